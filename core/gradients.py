@@ -1,0 +1,268 @@
+"""The tf.gradients algorithm, as TensorFlow's gradients_util.py runs it.
+
+1. Reachability: the nodes reached forward from the xs through trainable (float or
+   complex) tensors, intersected with the nodes reached backward from the ys.
+2. Pending counts: how many gradient contributions each of those nodes waits for.
+3. A queue from the ys: each node, once all its contributions are in, has them summed
+   (the aggregation method), its rule called under `<scope>/<node>_grad`, the rule's
+   result checked (one gradient per input, shapes compatible) and reduced over
+   broadcast dimensions, then handed to its inputs.
+
+The stop set is the xs that no other x feeds, plus `stop_gradients`. A node without a
+rule raises LookupError; a not-differentiable node passes no gradient on.
+"""
+
+from collections import defaultdict, deque
+from collections.abc import Sequence
+from enum import IntEnum
+
+import numpy as np
+
+from core import build
+from core import dtypes as dt
+from core.errors import GradientTypeError, GraphError, NoGradientError
+from core.graph import Graph, Node, Tensor
+from core.shapes import compatible, format_shape, merge
+
+
+class AggregationMethod(IntEnum):
+    ADD_N = 0
+    DEFAULT = 0
+    EXPERIMENTAL_TREE = 1
+    EXPERIMENTAL_ACCUMULATE_N = 2
+
+
+_AGGREGATION_NAMES = {
+    "add_n": AggregationMethod.ADD_N,
+    "default": AggregationMethod.DEFAULT,
+    "experimental_tree": AggregationMethod.EXPERIMENTAL_TREE,
+    "experimental_accumulate_n": AggregationMethod.EXPERIMENTAL_ACCUMULATE_N,
+}
+UNCONNECTED_GRADIENTS = ("none", "zero")
+
+
+def parse_aggregation_method(value) -> AggregationMethod:
+    """A method given by name, TensorFlow's integer code, or None (the default)."""
+    if value is None:
+        return AggregationMethod.DEFAULT
+    if isinstance(value, str) and value.lower() in _AGGREGATION_NAMES:
+        return _AGGREGATION_NAMES[value.lower()]
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value in (0, 1, 2):
+        return AggregationMethod(int(value))
+    raise GraphError(f"Invalid `aggregation_method` specified {value!r}. Accepted values are "
+                     f"{sorted(_AGGREGATION_NAMES)} or the integer codes 0, 1, 2.")
+
+
+def gradients(graph: Graph, ys: Sequence[Tensor], xs: Sequence[Tensor],
+              grad_ys: Sequence[Tensor | np.ndarray | None] | None = None,
+              name: str = "gradients", gate_gradients: bool = False,
+              aggregation_method=None, stop_gradients: Sequence[Tensor] = (),
+              unconnected_gradients: str = "none") -> list[Tensor | None]:
+    """Adds the symbolic gradients of sum(ys) w.r.t. each x to `graph`; None where unconnected."""
+    ys, xs, stop_gradients = list(ys), list(xs), list(stop_gradients)
+    if unconnected_gradients not in UNCONNECTED_GRADIENTS:
+        raise GraphError(f"Unknown value for unconnected_gradients: '{unconnected_gradients}'")
+    method = parse_aggregation_method(aggregation_method)
+    if grad_ys is None:
+        grad_ys = [None] * len(ys)
+    if len(grad_ys) != len(ys):
+        raise GraphError(f"Length mismatch. Passed {len(grad_ys)} grad_ys for {len(ys)} ys")
+
+    with graph.name_scope(name or "gradients"):
+        grad_ys = _default_grad_ys(graph, ys, list(grad_ys))
+        to_nodes = [y.node for y in ys]
+        from_nodes = [x.node for x in xs]
+        reachable_to, pending = _pending_counts(graph, to_nodes, from_nodes)
+        grads: dict[Node, list[list[Tensor]]] = {}
+        for y, grad_y in zip(ys, grad_ys):
+            _add_grad(grads, y, grad_y)
+        queue: deque[Node] = deque()
+        queued = set()
+        for node in to_nodes:
+            if pending[node] == 0 and node not in queued and node in reachable_to:
+                queued.add(node)
+                queue.append(node)
+        stop_nodes = _stop_nodes(from_nodes, [t.node for t in stop_gradients], pending)
+
+        while queue:
+            node = queue.popleft()
+            out_grads = _aggregate(graph, grads, node, method)
+            if any(g is not None for g in out_grads) and node not in stop_nodes:
+                in_grads = _apply_rule(graph, node, out_grads, gate_gradients)
+            else:
+                in_grads = [None] * len(node.inputs)
+            for t_in, in_grad in zip(node.inputs, in_grads):
+                if in_grad is not None:
+                    _add_grad(grads, t_in, in_grad)
+            for t_in in node.inputs:
+                pending[t_in.node] -= 1
+                if pending[t_in.node] == 0:
+                    queue.append(t_in.node)
+
+        return [_result_grad(grads, x, unconnected_gradients) for x in xs]
+
+
+def _default_grad_ys(graph: Graph, ys: list[Tensor], grad_ys: list) -> list[Tensor]:
+    """Ones shaped like each y where no grad_y is given; the given ones checked and named."""
+    grad_ys = [graph.constant(g, name="grad_y") if g is not None and not isinstance(g, Tensor)
+               else g for g in grad_ys]
+    result = []
+    for i, (y, grad_y) in enumerate(zip(ys, grad_ys)):
+        if grad_y is None:
+            if y.dtype in dt.COMPLEX:
+                raise GradientTypeError(f"Gradients of complex tensors ({y.name}) must set "
+                                        f"grad_ys (y.dtype = {y.dtype.name})", y.node.name)
+            if y.dtype not in dt.NUMERIC:
+                raise GradientTypeError(f"Tensor {y.name} with type {y.dtype.name} must be "
+                                        f"numeric to obtain a default gradient", y.node.name)
+            result.append(build.ones(build.shape(y), y.dtype, name=f"grad_ys_{i}"))
+            continue
+        if y.dtype in dt.REAL and grad_y.dtype not in dt.REAL:
+            raise GradientTypeError(
+                f"Gradient type {grad_y.dtype.name} generated for real or integer-valued "
+                f"tensor {y.name} with type {y.dtype.name} must be real or integer", y.node.name)
+        if y.dtype in dt.COMPLEX and grad_y.dtype not in dt.COMPLEX:
+            raise GradientTypeError(
+                f"Gradient type {grad_y.dtype.name} generated for complex-valued tensor "
+                f"{y.name} with type {y.dtype.name} must be real", y.node.name)
+        if y.dtype not in dt.NUMERIC:
+            raise GradientTypeError(f"Tensor {y.name} with type {y.dtype.name} must be numeric "
+                                    f"to obtain a default gradient", y.node.name)
+        if not compatible(grad_y.shape, y.shape):
+            raise GraphError(f"grad_ys[{i}] has shape {format_shape(grad_y.shape)}, which is "
+                             f"not compatible with y {y.name!r} of shape {format_shape(y.shape)}",
+                             y.node.name)
+        result.append(build.identity(grad_y, name=f"grad_ys_{i}"))
+    return result
+
+
+def _consumers(graph: Graph) -> dict[Tensor, list[Node]]:
+    consumers: dict[Tensor, list[Node]] = defaultdict(list)
+    for node in graph.nodes:
+        for t in node.inputs:
+            consumers[t].append(node)
+    return consumers
+
+
+def _pending_counts(graph: Graph, to_nodes: list[Node], from_nodes: list[Node]):
+    """(the ys' nodes reachable from the xs, pending gradient count per node between)."""
+    consumers = _consumers(graph)
+    reached = set()
+    queue = deque(from_nodes)
+    while queue:
+        node = queue.popleft()
+        if node not in reached:
+            reached.add(node)
+            for i, dtype in enumerate(node.output_dtypes):
+                if dt.is_trainable(dtype):
+                    queue.extend(consumers.get(Tensor(node, i), ()))
+    reachable_to = {node for node in to_nodes if node in reached}
+
+    between, between_list = set(), []
+    queue = deque(to_nodes)
+    while queue:
+        node = queue.popleft()
+        if node in reached:
+            between.add(node)
+            between_list.append(node)
+            reached.remove(node)
+            queue.extend(t.node for t in node.inputs)
+
+    pending: dict[Node, int] = defaultdict(int)
+    for node in between_list:
+        for t in node.inputs:
+            if t.node in between:
+                pending[t.node] += 1
+    return reachable_to, pending
+
+
+def _stop_nodes(from_nodes, stop_gradient_nodes, pending) -> set[Node]:
+    """The xs that no other x feeds (the frontier), plus the stop_gradients' nodes."""
+    stop = {node for node in from_nodes if all(pending[t.node] <= 0 for t in node.inputs)}
+    stop.update(stop_gradient_nodes)
+    return stop
+
+
+def _add_grad(grads: dict, t: Tensor, grad: Tensor) -> None:
+    node_grads = grads.setdefault(t.node, [[] for _ in range(t.node.num_outputs)])
+    node_grads[t.index].append(grad)
+
+
+def _aggregate(graph: Graph, grads: dict, node: Node, method: AggregationMethod) -> list:
+    """Sums each output's contributions (add_n at once, or pairwise for the tree methods)."""
+    out_grads = grads.get(node) or [[] for _ in range(node.num_outputs)]
+    for i, contributions in enumerate(out_grads):
+        if not contributions:
+            out_grads[i] = None
+        elif len(contributions) == 1:
+            out_grads[i] = contributions[0]
+        elif method == AggregationMethod.ADD_N:
+            out_grads[i] = build.add_n(contributions)
+        else:
+            with graph.name_scope(node.name + "_gradient_sum"):
+                running = contributions[0]
+                for grad in contributions[1:]:
+                    running = build.add_n([running, grad])
+                out_grads[i] = running
+    grads[node] = out_grads
+    return out_grads
+
+
+def _apply_rule(graph: Graph, node: Node, out_grads: list, gate: bool) -> list:
+    opdef = node.opdef
+    if opdef.grad is None:
+        if opdef.not_differentiable:
+            return [None] * len(node.inputs)
+        reason = node.attrs.get("message")
+        raise NoGradientError(
+            f"No gradient defined for operation '{node.name}' (op type: {node.op})"
+            + (f". Reason: {reason}" if reason else ""), node.name)
+    for i, grad in enumerate(out_grads):
+        if grad is None and dt.is_trainable(node.output_dtypes[i]):
+            out_grads[i] = build.zeros_like(node.output(i))
+    with graph.name_scope(node.name + "_grad"):
+        in_grads = opdef.grad(node, *out_grads)
+        in_grads = list(in_grads) if isinstance(in_grads, (list, tuple)) else [in_grads]
+        if len(in_grads) != len(node.inputs):
+            raise GraphError(f"Num gradients {len(in_grads)} generated for op {node.name!r} "
+                             f"({node.op}) do not match num inputs {len(node.inputs)}", node.name)
+        if opdef.broadcasts:
+            in_grads = [None if g is None else build.unbroadcast(g, t)
+                        for g, t in zip(in_grads, node.inputs)]
+        if gate and sum(g is not None for g in in_grads) > 1:
+            in_grads = _tuple(graph, in_grads)
+    for i, (t_in, grad) in enumerate(zip(node.inputs, in_grads)):
+        if grad is not None:
+            _refine_shape(node, i, t_in, grad)
+    return in_grads
+
+
+def _refine_shape(node: Node, index: int, t_in: Tensor, grad: Tensor) -> None:
+    """TensorFlow's set_shape on each input gradient: check and narrow its static shape."""
+    if not compatible(grad.shape, t_in.shape):
+        raise GraphError(
+            f"Incompatible shapes between op input and calculated input gradient. Forward "
+            f"operation: {node.name}. Input index: {index}. Original input shape: "
+            f"{format_shape(t_in.shape)}. Calculated input gradient shape: "
+            f"{format_shape(grad.shape)}", node.name)
+    grad.node.output_shapes[grad.index] = merge(grad.shape, t_in.shape)
+
+
+def _tuple(graph: Graph, tensors: list) -> list:
+    """gate_gradients: every gradient of an op waits for all of them (control_flow_ops.tuple)."""
+    with graph.name_scope("tuple"):
+        gate = graph.emit("NoOp", [], name="group_deps",
+                          control_inputs=[t.node for t in tensors if t is not None])
+        return [None if t is None else
+                build.identity(t, name="control_dependency", control_inputs=[gate])
+                for t in tensors]
+
+
+def _result_grad(grads: dict, x: Tensor, unconnected: str) -> Tensor | None:
+    node_grads = grads.get(x.node)
+    grad = node_grads[x.index] if node_grads else None
+    if isinstance(grad, list):  # contributions never aggregated: x's node was not processed
+        grad = build.add_n(grad) if grad else None
+    if grad is None and unconnected == "zero":
+        return build.zeros_like(x)
+    return grad

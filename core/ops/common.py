@@ -1,0 +1,78 @@
+"""Shape and dtype rules shared by the op families."""
+
+import numpy as np
+
+from core import dtypes as dt
+from core.errors import GraphError
+from core.graph import Node, Tensor
+from core.shapes import Shape, broadcast, format_shape, normalize_axis
+
+
+def check_dtype(node: Node, t: Tensor, allowed: frozenset, what: str = "input") -> np.dtype:
+    if t.dtype not in allowed:
+        names = ", ".join(sorted(d.name for d in allowed))
+        raise GraphError(f"node {node.name!r} ({node.op}): {what} {t.name!r} has dtype "
+                         f"{t.dtype.name}, expected one of: {names}", node.name)
+    return t.dtype
+
+
+def same_dtype(node: Node, tensors, allowed: frozenset = dt.ALL) -> np.dtype:
+    """The common dtype of `tensors`; GraphError naming the node when they differ."""
+    first = tensors[0]
+    check_dtype(node, first, allowed)
+    for t in tensors[1:]:
+        if t.dtype != first.dtype:
+            raise GraphError(f"node {node.name!r} ({node.op}): input {t.name!r} has dtype "
+                             f"{t.dtype.name} but {first.name!r} has {first.dtype.name}; "
+                             f"{node.op} needs matching dtypes (insert a Cast)", node.name)
+    return first.dtype
+
+
+def check_rank(node: Node, t: Tensor, *ranks: int, what: str = "input") -> None:
+    if t.shape is not None and len(t.shape) not in ranks:
+        expected = " or ".join(map(str, ranks))
+        raise GraphError(f"node {node.name!r} ({node.op}): {what} {t.name!r} must have rank "
+                         f"{expected}, got shape {format_shape(t.shape)}", node.name)
+
+
+def unary(allowed: frozenset = dt.ALL):
+    """Shape rule: one output like the single input."""
+    def infer(node: Node):
+        x = node.inputs[0]
+        return [(check_dtype(node, x, allowed), x.shape)]
+    return infer
+
+
+def binary(allowed: frozenset = dt.ALL, out_dtype: np.dtype | None = None):
+    """Shape rule: NumPy broadcasting of two inputs of one dtype (bool output for comparisons)."""
+    def infer(node: Node):
+        x, y = node.inputs
+        dtype = same_dtype(node, [x, y], allowed)
+        return [(out_dtype or dtype, broadcast(x.shape, y.shape, node.name))]
+    return infer
+
+
+def int_values(node: Node, t: Tensor, what: str) -> np.ndarray | None:
+    """The build-time value of an integer input (axes, shapes), or None when only known
+    at run time."""
+    check_dtype(node, t, dt.INDEX, what)
+    value = t.const_value
+    return None if value is None else np.asarray(value).astype(np.int64)
+
+
+def axes_values(node: Node, t: Tensor, rank: int | None) -> list[int] | None:
+    """The normalized axes held by `t`, when known at build time and the rank is known."""
+    value = int_values(node, t, "axis")
+    if value is None or rank is None:
+        return None
+    return sorted({normalize_axis(int(a), rank, node.name) for a in value.reshape(-1)})
+
+
+def reduced_shape(shape: Shape, axes: list[int] | None, keep_dims: bool) -> Shape:
+    if shape is None:
+        return None
+    if axes is None:
+        return (None,) * len(shape) if keep_dims else None
+    if keep_dims:
+        return tuple(1 if i in axes else d for i, d in enumerate(shape))
+    return tuple(d for i, d in enumerate(shape) if i not in axes)

@@ -1,0 +1,109 @@
+"""Runs our graphs in TensorFlow (the reference) for the comparison tests.
+
+A core Graph becomes a TensorFlow GraphDef node for node: the same op names, inputs
+and attributes, with the type attributes TensorFlow needs filled in from our inferred
+dtypes. Then `tf.gradients` runs on it in graph mode, as a user of TensorFlow would.
+"""
+
+import numpy as np
+import pytest
+
+tf = pytest.importorskip("tensorflow")
+
+from tensorflow.core.framework import attr_value_pb2, graph_pb2, tensor_shape_pb2  # noqa: E402
+from tensorflow.python.framework import op_def_registry  # noqa: E402
+
+from core.graph import Graph  # noqa: E402
+
+tf.compat.v1.disable_eager_execution()
+
+
+def _shape_proto(shape):
+    if shape is None:
+        return tensor_shape_pb2.TensorShapeProto(unknown_rank=True)
+    return tensor_shape_pb2.TensorShapeProto(
+        dim=[tensor_shape_pb2.TensorShapeProto.Dim(size=-1 if d is None else d) for d in shape])
+
+
+def _attr_value(value) -> attr_value_pb2.AttrValue:
+    if isinstance(value, np.ndarray):
+        return attr_value_pb2.AttrValue(tensor=tf.make_tensor_proto(value))
+    if isinstance(value, np.dtype):
+        return attr_value_pb2.AttrValue(type=tf.as_dtype(value).as_datatype_enum)
+    if isinstance(value, bool):
+        return attr_value_pb2.AttrValue(b=value)
+    if isinstance(value, int):
+        return attr_value_pb2.AttrValue(i=value)
+    if isinstance(value, float):
+        return attr_value_pb2.AttrValue(f=value)
+    if isinstance(value, str):
+        return attr_value_pb2.AttrValue(s=value.encode())
+    if isinstance(value, tuple) and value and all(isinstance(v, np.dtype) for v in value):
+        return attr_value_pb2.AttrValue(list=attr_value_pb2.AttrValue.ListValue(
+            type=[tf.as_dtype(v).as_datatype_enum for v in value]))
+    if isinstance(value, tuple) and all(isinstance(v, float) for v in value) and value:
+        return attr_value_pb2.AttrValue(list=attr_value_pb2.AttrValue.ListValue(f=list(value)))
+    raise TypeError(f"no TensorFlow attr for {value!r}")
+
+
+_SHAPE_ATTRS = {"shape", "element_shape"}
+
+
+def graph_def(graph: Graph) -> graph_pb2.GraphDef:
+    result = graph_pb2.GraphDef()
+    for node in graph.nodes:
+        proto = result.node.add(name=node.name, op=node.op)
+        proto.input.extend([t.name for t in node.inputs] + ["^" + c.name for c in node.control_inputs])
+        op_def = op_def_registry.get(node.op)
+        remaining = list(node.inputs)
+        for arg in op_def.input_arg:
+            if arg.number_attr:
+                count = len(remaining) - (len(op_def.input_arg) - 1 -
+                                          list(op_def.input_arg).index(arg))
+                taken, remaining = remaining[:count], remaining[count:]
+                proto.attr[arg.number_attr].i = len(taken)
+                if arg.type_attr:
+                    proto.attr[arg.type_attr].type = tf.as_dtype(taken[0].dtype).as_datatype_enum
+            elif arg.type_list_attr:
+                taken, remaining = remaining, []
+                proto.attr[arg.type_list_attr].list.type.extend(
+                    tf.as_dtype(t.dtype).as_datatype_enum for t in taken)
+            else:
+                taken, remaining = remaining[:1], remaining[1:]
+                if arg.type_attr and arg.type_attr not in node.attrs:
+                    proto.attr[arg.type_attr].type = tf.as_dtype(taken[0].dtype).as_datatype_enum
+        for name, value in node.attrs.items():
+            if value is None and name == "dtype":
+                continue
+            if name in _SHAPE_ATTRS or (isinstance(value, tuple) and name in ("shape",)):
+                proto.attr[name].shape.CopyFrom(_shape_proto(value))
+            elif isinstance(value, tuple) and all(isinstance(v, int) for v in value):
+                proto.attr[name].list.i.extend(value)
+            else:
+                proto.attr[name].CopyFrom(_attr_value(value))
+        if node.op == "Const" and "dtype" not in proto.attr:
+            proto.attr["dtype"].type = tf.as_dtype(node.output_dtypes[0]).as_datatype_enum
+    return result
+
+
+class TFGraph:
+    """Our graph imported into a TensorFlow graph, addressed by the same tensor names."""
+
+    def __init__(self, graph: Graph):
+        self.tf_graph = tf.Graph()
+        with self.tf_graph.as_default():
+            tf.compat.v1.import_graph_def(graph_def(graph), name="")
+
+    def tensor(self, ref: str):
+        name = ref if ":" in ref else ref + ":0"
+        return self.tf_graph.get_tensor_by_name(name)
+
+    def gradients(self, ys, xs, **kwargs):
+        with self.tf_graph.as_default():
+            return tf.compat.v1.gradients([self.tensor(y) for y in ys],
+                                          [self.tensor(x) for x in xs], **kwargs)
+
+    def run(self, fetches, feeds=None):
+        feed_dict = {self.tensor(k): v for k, v in (feeds or {}).items()}
+        with tf.compat.v1.Session(graph=self.tf_graph) as session:
+            return session.run(fetches, feed_dict)

@@ -65,6 +65,16 @@ def reduce_sum(x: Tensor, axes, keep_dims: bool = False, name: str | None = None
     return op("Sum", x, as_int_tensor(x, axes), keep_dims=keep_dims, name=name)
 
 
+def reduced_shape(input_shape: Tensor, axes: Tensor) -> Tensor:
+    """`input_shape` with the entries at `axes` set to 1, computed at run time:
+    DynamicStitch([range(rank), axes mod rank], [input_shape, ones])."""
+    rank = size(input_shape)
+    axes = op("FloorMod", axes + rank, rank)
+    positions = op("Range", int_constant(rank, 0), rank, int_constant(rank, 1))
+    ones = fill(shape(axes), int_constant(rank, 1))
+    return op("DynamicStitch", positions, axes, input_shape, ones)
+
+
 def fill(dims: Tensor, value: Tensor, name: str | None = None) -> Tensor:
     return op("Fill", dims, value, name=name)
 

@@ -56,10 +56,11 @@ def graph_def(graph: Graph) -> graph_pb2.GraphDef:
         proto.input.extend([t.name for t in node.inputs] + ["^" + c.name for c in node.control_inputs])
         op_def = op_def_registry.get(node.op)
         remaining = list(node.inputs)
+        lists = [a for a in op_def.input_arg if a.number_attr]
+        single = len(op_def.input_arg) - len(lists)
         for arg in op_def.input_arg:
             if arg.number_attr:
-                count = len(remaining) - (len(op_def.input_arg) - 1 -
-                                          list(op_def.input_arg).index(arg))
+                count = (len(node.inputs) - single) // len(lists)
                 taken, remaining = remaining[:count], remaining[count:]
                 proto.attr[arg.number_attr].i = len(taken)
                 if arg.type_attr:

@@ -206,5 +206,36 @@ def broadcast_gradient_args(node, s0, s1):
     return np.asarray(r0, s0.dtype), np.asarray(r1, s0.dtype)
 
 
+def _dynamic_stitch_infer(node):
+    count = len(node.inputs)
+    if count % 2:
+        raise GraphError(f"node {node.name!r} (DynamicStitch) takes N indices then N data "
+                         f"tensors, got {count} inputs", node.name)
+    indices, data = node.inputs[:count // 2], node.inputs[count // 2:]
+    for t in indices:
+        check_dtype(node, t, frozenset({dt.INT32}), "indices")
+    dtype = data[0].dtype
+    for t in data:
+        if t.dtype != dtype:
+            raise GraphError(f"node {node.name!r} (DynamicStitch): data dtypes differ", node.name)
+    inner = None
+    if indices[0].shape is not None and data[0].shape is not None:
+        inner = data[0].shape[len(indices[0].shape):]
+    return [(dtype, None if inner is None else (None,) + tuple(inner))]
+
+
+@defop("DynamicStitch", inputs=("indices", "data*"), infer=_dynamic_stitch_infer)
+def dynamic_stitch(node, *arrays):
+    """merged[indices[m][i]] = data[m][i], later entries winning."""
+    half = len(arrays) // 2
+    indices, data = arrays[:half], arrays[half:]
+    size = 1 + max((int(i.max()) for i in indices if i.size), default=-1)
+    inner = data[0].shape[indices[0].ndim:]
+    merged = np.zeros((size,) + inner, dtype=data[0].dtype)
+    for index, values in zip(indices, data):
+        merged[index.reshape(-1)] = values.reshape((-1,) + inner)
+    return merged
+
+
 not_differentiable("Shape", "Size", "Rank", "ZerosLike", "OnesLike", "Range",
                    "BroadcastGradientArgs")

@@ -12,7 +12,7 @@ from core.errors import GraphError
 from core.graph import Tensor
 from core.ops.common import binary, check_dtype, same_dtype, unary
 from core.registry import Attr, defop, gradient, not_differentiable
-from core.shapes import broadcast
+from core.shapes import broadcast, compatible, dims_compatible, merge
 
 FLOATING = dt.FLOATS | dt.COMPLEX
 
@@ -60,6 +60,7 @@ def _div(x, y):
 
 _binary("Div", _integer_safe(_div))
 _binary("FloorDiv", _integer_safe(np.floor_divide), dt.REAL)
+_binary("FloorMod", _integer_safe(np.mod), dt.REAL)
 _binary("Pow", np.power, FLOATING | dt.INDEX)
 _binary("Maximum", np.maximum, dt.REAL)
 _binary("Minimum", np.minimum, dt.REAL)
@@ -93,6 +94,13 @@ def _div_grad(op, grad):
 @gradient("FloorDiv")
 def _floor_div_grad(op, grad):
     return None, None
+
+
+@gradient("FloorMod")
+def _floor_mod_grad(op, grad):
+    """x mod y = x - floor(x / y) y: d = dx - floor(x / y) dy."""
+    x, y = op.inputs
+    return grad, -grad * build.op("FloorDiv", x, y)
 
 
 @gradient("Pow")
@@ -140,7 +148,6 @@ def _add_n_infer(node):
     dtype = same_dtype(node, node.inputs, dt.NUMERIC)
     shape = node.inputs[0].shape
     for t in node.inputs[1:]:
-        from core.shapes import compatible, merge
         if not compatible(shape, t.shape):
             raise GraphError(f"node {node.name!r} (AddN): all inputs must have the same shape",
                              node.name)
@@ -352,13 +359,12 @@ def _select_infer(node):
     condition, x, y = node.inputs
     check_dtype(node, condition, dt.BOOL, "condition")
     dtype = same_dtype(node, [x, y])
-    from core.shapes import compatible, merge
     if not compatible(x.shape, y.shape):
         raise GraphError(f"node {node.name!r} (Select): t and e must have the same shape", node.name)
     shape = merge(x.shape, y.shape)
     c = condition.shape
     if c is not None and shape is not None and len(c) != len(shape) and not (
-            len(c) == 1 and len(shape) >= 1 and c[0] in (None, shape[0]) or len(c) == 0):
+            len(c) == 1 and len(shape) >= 1 and dims_compatible(c[0], shape[0]) or len(c) == 0):
         raise GraphError(f"node {node.name!r} (Select): condition must be a scalar, a vector "
                          f"as long as the first dimension, or shaped like t", node.name)
     return [(dtype, shape)]

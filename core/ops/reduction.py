@@ -4,7 +4,6 @@ import numpy as np
 
 from core import build
 from core import dtypes as dt
-from core.errors import GraphError
 from core.ops.common import axes_values, check_dtype, check_rank, reduced_shape
 from core.registry import Attr, defop, gradient
 
@@ -35,19 +34,13 @@ def sum_(node, x, axes):
 
 
 def kept_dims_shape(x, axes_t):
-    """The shape of x with the reduced axes set to 1, as a static tuple when known, else
-    as a tensor."""
+    """The shape of x with the reduced axes set to 1: a static tuple when shape and axes
+    are known, else computed at run time (TensorFlow's reduced_shape)."""
     rank = None if x.shape is None else len(x.shape)
-    node = axes_t.node
-    axes = None if rank is None else axes_values(node, axes_t, rank)
-    if axes is None:
-        raise GraphError(f"the gradient of reduction {node.name!r} needs its axes known when "
-                         f"the graph is built and an input of known rank", node.name)
-    if all(d is not None for d in x.shape):
+    axes = None if rank is None else axes_values(axes_t.node, axes_t, rank)
+    if axes is not None and all(d is not None for d in x.shape):
         return tuple(1 if i in axes else d for i, d in enumerate(x.shape))
-    ones = build.int_constant(x, [1] * rank)
-    mask = build.constant(x, [i in axes for i in range(rank)], dtype=np.bool_)
-    return build.select(mask, ones, build.shape(x))
+    return build.reduced_shape(build.shape(x), axes_t)
 
 
 @gradient("Sum")

@@ -50,14 +50,16 @@ class Built:
     outputs: list[Tensor]
 
 
-def build_case(case: Case) -> Built:
+def build_case(case: Case, unknown_dims: bool = False) -> Built:
     """The case as a graph: placeholders x0, x1, ... for the differentiated inputs, constants
-    c0, c1, ... for the rest, and the op as node `y`."""
+    c0, c1, ... for the rest, and the op as node `y`. With `unknown_dims` the placeholders
+    know only their rank, so shape rules and gradient rules take their run-time paths."""
     defs, refs = [], []
     for i, value in enumerate(case.inputs):
         if i in case.differentiated:
+            shape = [None] * value.ndim if unknown_dims else list(value.shape)
             defs.append(NodeDef(f"x{i}", "Placeholder", [],
-                                {"dtype": value.dtype.name, "shape": list(value.shape)}))
+                                {"dtype": value.dtype.name, "shape": shape}))
             refs.append(f"x{i}")
         else:
             defs.append(NodeDef(f"c{i}", "Const", [], {"value": value}))
@@ -69,9 +71,9 @@ def build_case(case: Case) -> Built:
     return Built(graph, xs, feeds, graph.node("y").outputs)
 
 
-def check_forward(case: Case) -> list[np.ndarray]:
+def check_forward(case: Case, unknown_dims: bool = False) -> list[np.ndarray]:
     """Evaluates the op; its outputs must have the dtypes and shapes the shape rule inferred."""
-    built = build_case(case)
+    built = build_case(case, unknown_dims)
     values = core.evaluate(built.graph, built.outputs, built.feeds)
     for t, value in zip(built.outputs, values):
         assert value.dtype == t.dtype, f"{case} output {t.index}: {value.dtype} != inferred {t.dtype}"
@@ -129,9 +131,9 @@ def _check_against_numerical(built: Built, target: Tensor, grads, case: Case, or
                                    **tolerance)
 
 
-def check_gradients(case: Case) -> None:
+def check_gradients(case: Case, unknown_dims: bool = False) -> None:
     """First (and second) order gradients of the weighted loss against central differences."""
-    built = build_case(case)
+    built = build_case(case, unknown_dims)
     if case.no_gradient:
         grads = core.gradients(built.graph, built.outputs[:1], built.xs)
         assert grads == [None] * len(built.xs), f"{case}: expected no gradient, got {grads}"
@@ -142,8 +144,9 @@ def check_gradients(case: Case) -> None:
     if not case.second_order:
         return
     rng = np.random.default_rng(1)
-    terms = [build.reduce_sum(g * built.graph.constant(rng.uniform(0.5, 1.5, x.shape).astype(x.dtype)),
-                              list(range(len(x.shape))))
+    terms = [build.reduce_sum(g * built.graph.constant(
+                 rng.uniform(0.5, 1.5, built.feeds[x].shape).astype(x.dtype)),
+                 list(range(len(x.shape))))
              for g, x in zip(grads, built.xs) if g is not None]
     if not terms:
         return

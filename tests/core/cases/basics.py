@@ -23,6 +23,8 @@ CASES = [
     Case("Reshape", [x23, np.array([3, -1], np.int32)]),
     Case("BroadcastTo", [rng.uniform(-1, 1, (3, 1)), np.array([2, 3, 4], np.int32)]),
     Case("BroadcastGradientArgs", [np.array([2, 1, 3], np.int32), np.array([3], np.int32)]),
+    Case("DynamicStitch", [np.array([0, 2], np.int32), np.array([1], np.int32),
+                           np.array([5, 6], np.int32), np.array([7], np.int32)]),
     Case("Sum", [x23, np.array([1], np.int32)]),
     Case("Sum", [x23, np.array([0, -1], np.int32)], attrs={"keep_dims": True}, id="keep_dims"),
 ]

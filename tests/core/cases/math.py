@@ -25,6 +25,8 @@ CASES = [
     Case("Div", [np.array([7, -7, 6], np.int32), np.array([2, 2, -4], np.int32)], id="int"),
     Case("FloorDiv", [np.array([7.5, -7.0]), np.array([2.0, 2.0])], no_gradient=True),
     Case("FloorDiv", [np.array([7, -7], np.int32), np.array([2, 2], np.int32)], id="int"),
+    Case("FloorMod", [np.array([7.5, -7.0, 3.0]), np.array([2.0, 2.0, -2.5])]),
+    Case("FloorMod", [np.array([7, -7], np.int32), np.array([3, 3], np.int32)], id="int"),
     Case("Pow", [positive(2, 3), r(3)]),
     Case("Pow", [np.array([0.0, -1.5, 2.0]), np.array([2.0, 2.0, 3.0])], id="x_le_0",
          wrt=(0,), second_order=False),

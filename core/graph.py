@@ -5,8 +5,8 @@ pass over the graph is a loop, never a recursion: a 100,000-node chain is no dee
 to handle than a short one.
 """
 
+import heapq
 import re
-from collections import deque
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -282,7 +282,7 @@ def parse_ref(ref: str) -> tuple[str, int, bool]:
 
 
 def _topological_order(node_defs: list[NodeDef]) -> list[NodeDef]:
-    """Kahn's algorithm, stable in the given order; names a node on a cycle if there is one."""
+    """Kahn's algorithm, keeping the given order wherever it is already topological; names a node on a cycle if there is one."""
     by_name: dict[str, NodeDef] = {}
     for nd in node_defs:
         if not isinstance(nd.name, str) or not NAME_PATTERN.fullmatch(nd.name):
@@ -305,15 +305,17 @@ def _topological_order(node_defs: list[NodeDef]) -> list[NodeDef]:
         pending[nd.name] = len(producers)
         for name in producers:
             consumers[name].append(nd.name)
-    ready = deque(nd.name for nd in node_defs if pending[nd.name] == 0)
+    position = {nd.name: i for i, nd in enumerate(node_defs)}
+    ready = [i for i, nd in enumerate(node_defs) if pending[nd.name] == 0]
+    heapq.heapify(ready)
     order = []
     while ready:
-        name = ready.popleft()
-        order.append(by_name[name])
-        for consumer in consumers[name]:
+        nd = node_defs[heapq.heappop(ready)]
+        order.append(nd)
+        for consumer in consumers[nd.name]:
             pending[consumer] -= 1
             if pending[consumer] == 0:
-                ready.append(consumer)
+                heapq.heappush(ready, position[consumer])
     if len(order) < len(node_defs):
         stuck = _node_on_cycle(by_name, pending)
         raise GraphError(f"the graph has a cycle through node {stuck!r}", stuck)
@@ -351,7 +353,10 @@ def _convert_attrs(name: str, opdef: registry.OpDef, attrs: dict) -> dict:
                 continue
             raise GraphError(f"node {name!r}: op {opdef.name} has no attribute {attr_name!r} "
                              f"(its attributes: {', '.join(opdef.attrs) or 'none'})", name)
-        converted[attr_name] = registry.convert_attr(spec.kind, value, name, attr_name)
+        if value is None and spec.default is None:
+            converted[attr_name] = None
+        else:
+            converted[attr_name] = registry.convert_attr(spec.kind, value, name, attr_name)
     for attr_name, spec in opdef.attrs.items():
         if attr_name not in converted:
             if spec.default is registry.REQUIRED:

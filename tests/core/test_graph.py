@@ -1,0 +1,122 @@
+"""The graph IR: import in any order, validation errors naming the node, evaluation."""
+
+import tracemalloc
+
+import numpy as np
+import pytest
+
+import core
+from core.graph import Graph, NodeDef
+
+
+def P(name, shape=(2,), dtype="float32"):
+    return NodeDef(name, "Placeholder", [], {"dtype": dtype, "shape": list(shape)})
+
+
+def C(name, value):
+    return NodeDef(name, "Const", [], {"value": np.asarray(value)})
+
+
+def test_nodes_may_come_in_any_order():
+    graph = Graph.from_node_defs([NodeDef("y", "Mul", ["x", "x"]), P("x")])
+    assert [n.name for n in graph.nodes] == ["x", "y"]
+    assert graph.tensor("y").shape == (2,)
+
+
+@pytest.mark.parametrize("defs, message, node", [
+    ([NodeDef("y", "Frobnicate", [])], "op 'Frobnicate', which is not registered", "y"),
+    ([P("x"), NodeDef("y", "Neg", ["z"])], "no node named 'z'", "y"),
+    ([P("x"), NodeDef("y", "Neg", ["x:1"])], "out of range", "y"),
+    ([P("x"), P("x")], "duplicate node name 'x'", "x"),
+    ([NodeDef("a", "Neg", ["b"]), NodeDef("b", "Neg", ["a"])], "cycle", None),
+    ([NodeDef("x", "Placeholder", [], {"shape": [2]})], "missing attribute 'dtype'", "x"),
+    ([P("x"), NodeDef("y", "Mul", ["x"])], "takes 2 input", "y"),
+    ([P("x"), P("i", dtype="int32"), NodeDef("y", "Mul", ["x", "i"])], "matching dtypes", "y"),
+    ([P("x", (2,)), P("z", (3,)), NodeDef("y", "Mul", ["x", "z"])], "incompatible shapes", "y"),
+    ([P("x"), NodeDef("y", "Neg", ["x"], {"bogus": 1})], "no attribute 'bogus'", "y"),
+    ([NodeDef("bad name!", "NoOp", [])], "invalid node name", None),
+    ([C("s", [3, 2]), P("x", (2, 2)), NodeDef("y", "Reshape", ["x", "s"])], "cannot reshape", "y"),
+    ([NodeDef("x", "Placeholder", [], {"dtype": "float128"})], "unsupported dtype", "x"),
+])
+def test_invalid_graphs_raise_value_error_naming_the_node(defs, message, node):
+    with pytest.raises(ValueError, match=message) as error:
+        Graph.from_node_defs(defs)
+    if node is not None:
+        assert error.value.node == node
+
+
+def test_cycle_error_names_a_node_on_the_cycle():
+    defs = [P("x"), NodeDef("a", "AddV2", ["x", "c"]), NodeDef("b", "Neg", ["a"]),
+            NodeDef("c", "Neg", ["b"]), NodeDef("d", "Neg", ["c"])]
+    with pytest.raises(ValueError, match="cycle") as error:
+        Graph.from_node_defs(defs)
+    assert error.value.node in {"a", "b", "c"}
+
+
+def test_unfed_placeholder_and_bad_feeds_are_value_errors():
+    graph = Graph.from_node_defs([P("x"), NodeDef("y", "Neg", ["x"])])
+    y, x = graph.tensor("y"), graph.tensor("x")
+    with pytest.raises(ValueError, match="You must feed a value for placeholder tensor 'x'"):
+        core.evaluate(graph, [y])
+    with pytest.raises(ValueError, match="cannot feed a value of shape \\[3\\]"):
+        core.evaluate(graph, [y], {x: np.zeros(3, np.float32)})
+    with pytest.raises(ValueError, match="cannot feed a complex128 value"):
+        core.evaluate(graph, [y], {x: np.zeros(2, complex)})
+    np.testing.assert_array_equal(core.evaluate(graph, [y], {x: np.array([1, 2])})[0], [-1, -2])
+
+
+def test_only_needed_placeholders_must_be_fed():
+    graph = Graph.from_node_defs([P("x"), P("unused"), NodeDef("y", "Neg", ["x"])])
+    assert core.evaluate(graph, [graph.tensor("y")], {graph.tensor("x"): np.ones(2)})[0].tolist() == [-1, -1]
+
+
+def test_any_tensor_may_be_fed_and_cuts_off_what_feeds_it():
+    graph = Graph.from_node_defs([P("x"), NodeDef("h", "Neg", ["x"]), NodeDef("y", "Neg", ["h"])])
+    value = core.evaluate(graph, [graph.tensor("y")], {graph.tensor("h"): np.array([5, 6], np.float32)})
+    assert value[0].tolist() == [-5, -6]
+
+
+def test_placeholder_with_default_uses_its_input_unless_fed():
+    graph = Graph.from_node_defs([C("d", np.array([1.0, 2.0], np.float32)),
+                                  NodeDef("p", "PlaceholderWithDefault", ["d"],
+                                          {"dtype": "float32", "shape": [2]})])
+    p = graph.tensor("p")
+    assert core.evaluate(graph, [p])[0].tolist() == [1, 2]
+    assert core.evaluate(graph, [p], {p: np.array([3.0, 4.0])})[0].tolist() == [3, 4]
+
+
+def test_a_long_chain_imports_in_reverse_order():
+    n = 100_000
+    defs = [NodeDef(f"n{i}", "Neg", [f"n{i - 1}"]) for i in range(n - 1, 0, -1)]
+    defs.append(P("n0", (), "float64"))
+    graph = Graph.from_node_defs(defs)
+    assert core.evaluate(graph, [graph.tensor(f"n{n - 1}")], {graph.tensor("n0"): 1.0})[0] == -1.0
+
+
+def test_intermediates_are_freed_after_their_last_use():
+    defs = [P("x", (250_000,), "float32")]  # 1 MB
+    defs += [NodeDef(f"h{i}", "Neg", ["x" if i == 0 else f"h{i - 1}"]) for i in range(200)]
+    graph = Graph.from_node_defs(defs)
+    feeds = {graph.tensor("x"): np.ones(250_000, np.float32)}
+    tracemalloc.start()
+    core.evaluate(graph, [graph.tensor("h199")], feeds)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert peak < 10 * 1_000_000  # 200 live intermediates would be 200 MB
+
+
+def test_kernel_failures_are_value_errors_naming_the_node():
+    graph = Graph.from_node_defs([P("i", (2,), "int32"), C("z", np.array([0, 1], np.int32)),
+                                  NodeDef("q", "FloorDiv", ["i", "z"])])
+    with pytest.raises(ValueError, match="node 'q' \\(FloorDiv\\) cannot be computed") as error:
+        core.evaluate(graph, [graph.tensor("q")], {graph.tensor("i"): np.array([1, 2], np.int32)})
+    assert error.value.node == "q"
+
+
+def test_round_trip_through_node_defs():
+    graph = Graph.from_node_defs([P("x"), C("k", np.float32(2)), NodeDef("y", "Mul", ["x", "k"])])
+    core.gradients(graph, [graph.tensor("y")], [graph.tensor("x")])
+    again = Graph.from_node_defs(graph.to_node_defs())
+    assert [n.name for n in again.nodes] == [n.name for n in graph.nodes]
+    (grad,) = core.gradients(again, [again.tensor("y")], [again.tensor("x")])
+    assert grad.name.startswith("gradients_1/")

@@ -1,0 +1,75 @@
+"""Graphs on the wire and core's NodeDefs.
+
+Attributes pass through as JSON values, except tensor objects (a dict with `dtype` and
+`data` or `b64`), which become NumPy arrays; core converts the rest by the op's
+attribute kinds. Going back, arrays become tensor objects, dtypes their names and
+tuples lists.
+"""
+
+from typing import Any
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from core import NodeDef
+from schemas.tensors import DecodeError, Encoding, TensorValue, decode_tensor, encode_tensor
+
+
+class NodeModel(BaseModel):
+    """A node: a TensorFlow raw op with its inputs (`node`, `node:k`, `^node`) and attributes."""
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(description="Unique; matches [A-Za-z0-9.][A-Za-z0-9_.\\-/]*.")
+    op: str = Field(description="A TensorFlow raw op name; GET /v1/ops lists them.")
+    inputs: list[str] = []
+    attrs: dict[str, Any] = Field({}, description="JSON values; a tensor-valued attribute "
+                                                  "is a tensor value object.")
+
+
+class GraphModel(BaseModel):
+    """An acyclic graph; nodes may come in any order."""
+    model_config = ConfigDict(extra="forbid")
+
+    nodes: list[NodeModel]
+
+
+def is_tensor_value(value: Any) -> bool:
+    return isinstance(value, dict) and "dtype" in value and ("data" in value or "b64" in value)
+
+
+def to_node_defs(graph: GraphModel, max_elements: int) -> list[NodeDef]:
+    return [NodeDef(node.name, node.op, list(node.inputs),
+                    {name: _decode_attr(value, node.name, name, max_elements)
+                     for name, value in node.attrs.items()})
+            for node in graph.nodes]
+
+
+def encode_graph(node_defs: list[NodeDef], encoding: Encoding) -> dict[str, Any]:
+    return {"nodes": [{"name": nd.name, "op": nd.op, "inputs": nd.inputs,
+                       "attrs": {name: encode_attr(value, encoding)
+                                 for name, value in nd.attrs.items()}}
+                      for nd in node_defs]}
+
+
+def encode_attr(value: Any, encoding: Encoding) -> Any:
+    if isinstance(value, np.ndarray):
+        return encode_tensor(value, encoding)
+    if isinstance(value, np.dtype):
+        return value.name
+    if isinstance(value, (tuple, list)):
+        return [encode_attr(item, encoding) for item in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def _decode_attr(value: Any, node: str, attr: str, max_elements: int) -> Any:
+    if not is_tensor_value(value):
+        return value
+    where = f"attribute {attr!r} of node {node!r}"
+    try:
+        tensor = TensorValue.model_validate(value)
+    except ValidationError as error:
+        problems = "; ".join(e["msg"] for e in error.errors(include_url=False))
+        raise DecodeError(f"{where} is not a valid tensor value: {problems}", node) from None
+    return decode_tensor(tensor, where, max_elements, node)

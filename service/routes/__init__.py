@@ -1,0 +1,1 @@
+"""One router per resource: routes parse, call core, and convert; nothing else."""

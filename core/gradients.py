@@ -21,7 +21,7 @@ import numpy as np
 from core import build
 from core import dtypes as dt
 from core.errors import GradientTypeError, GraphError, NoGradientError
-from core.graph import Graph, Node, Tensor
+from core.graph import NAME_PATTERN, Graph, Node, Tensor
 from core.shapes import compatible, format_shape, merge
 
 
@@ -60,6 +60,9 @@ def gradients(graph: Graph, ys: Sequence[Tensor], xs: Sequence[Tensor],
               unconnected_gradients: str = "none") -> list[Tensor | None]:
     """Adds the symbolic gradients of sum(ys) w.r.t. each x to `graph`; None where unconnected."""
     ys, xs, stop_gradients = list(ys), list(xs), list(stop_gradients)
+    name = name or "gradients"
+    if not NAME_PATTERN.fullmatch(name):
+        raise GraphError(f"'{name}' is not a valid scope name")
     if unconnected_gradients not in UNCONNECTED_GRADIENTS:
         raise GraphError(f"Unknown value for unconnected_gradients: '{unconnected_gradients}'")
     method = parse_aggregation_method(aggregation_method)
@@ -68,7 +71,7 @@ def gradients(graph: Graph, ys: Sequence[Tensor], xs: Sequence[Tensor],
     if len(grad_ys) != len(ys):
         raise GraphError(f"Length mismatch. Passed {len(grad_ys)} grad_ys for {len(ys)} ys")
 
-    with graph.name_scope(name or "gradients"):
+    with graph.name_scope(name):
         grad_ys = _default_grad_ys(graph, ys, list(grad_ys))
         to_nodes = [y.node for y in ys]
         from_nodes = [x.node for x in xs]

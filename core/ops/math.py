@@ -65,6 +65,8 @@ _binary("Pow", np.power, FLOATING | dt.INDEX)
 _binary("Maximum", np.maximum, dt.REAL)
 _binary("Minimum", np.minimum, dt.REAL)
 _binary("SquaredDifference", lambda x, y: np.square(x - y), FLOATING | dt.INDEX)
+_binary("DivNoNan", lambda x, y: np.where(y == 0, 0, x / np.where(y == 0, 1, y)).astype(x.dtype),
+        FLOATING, doc="x / y, and 0 where y is 0")
 
 
 @gradient("AddV2", "Add")
@@ -91,9 +93,12 @@ def _div_grad(op, grad):
     return grad / y, grad * ((-x / y) / y)
 
 
-@gradient("FloorDiv")
-def _floor_div_grad(op, grad):
-    return None, None
+@gradient("DivNoNan")
+def _div_no_nan_grad(op, grad):
+    """As RealDiv's, every division taken as 0 where the divisor is 0."""
+    x, y = (build.conj(t) for t in op.inputs)
+    return (build.op("DivNoNan", grad, y),
+            grad * build.op("DivNoNan", build.op("DivNoNan", -x, y), y))
 
 
 @gradient("FloorMod")
@@ -256,11 +261,6 @@ def _sign_grad(op, grad):
     return build.zeros_like(op.inputs[0])
 
 
-@gradient("Floor")
-def _floor_grad(op, grad):
-    return None
-
-
 @gradient("Sin")
 def _sin_grad(op, grad):
     """d sin(x) = cos(x) dx."""
@@ -353,6 +353,8 @@ for _name, _fn in (("Equal", np.equal), ("NotEqual", np.not_equal), ("Less", np.
     _binary(_name, _fn, dt.ALL if "Equal" in _name and "Less" not in _name
             and "Greater" not in _name else dt.REAL, out_dtype=dt.BOOL_, broadcasts=False)
 not_differentiable("Equal", "NotEqual", "Less", "LessEqual", "Greater", "GreaterEqual")
+# TensorFlow registers rules for these that return None: the same as not differentiable.
+not_differentiable("Floor", "FloorDiv")
 
 
 def _select_infer(node):

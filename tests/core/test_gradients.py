@@ -206,6 +206,7 @@ def test_not_differentiable_op_passes_no_gradient():
     ({"unconnected_gradients": "zeros"}, "Unknown value for unconnected_gradients"),
     ({"aggregation_method": "fastest"}, "Invalid `aggregation_method`"),
     ({"aggregation_method": 3}, "Invalid `aggregation_method`"),
+    ({"name": "a b/../"}, "is not a valid scope name"),
 ])
 def test_invalid_arguments_raise_value_error(options, error):
     g = Graph()

@@ -33,6 +33,8 @@ CASES = [
     Case("Maximum", [np.array([1.0, 2.0, 3.0]), np.array([1.5, 1.0, 3.5])]),
     Case("Minimum", [np.array([[1.0, 2.0, 3.0]]), np.array([[1.5], [0.5]])]),
     Case("SquaredDifference", [r(2, 3), r(3)]),
+    Case("DivNoNan", [r(2, 3), positive(3)]),
+    Case("DivNoNan", [r(2, 3), np.array([[1.5], [0.0]])], id="zero", wrt=(0,)),
     Case("AddN", [r(2, 2), r(2, 2), r(2, 2)]),
     Case("Neg", [r(3)]),
     Case("Square", [r(2, 2)]),

@@ -1,34 +1,91 @@
 """Evaluates tensors of a graph: only the nodes the fetches need, each intermediate freed
-after its last use."""
+after its last use.
+
+Evaluation is compiled once into a `Plan` (the schedule, with every tensor given a slot
+and every slot its last use), so running it again with new feeds costs only the kernels.
+"""
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
-from core.errors import GraphError
-from core.graph import Graph, Node, Tensor, run_kernel
+from core.errors import GraphError, ResourceLimitError
+from core.graph import Graph, Node, Tensor
 from core.shapes import compatible, format_shape
+
+
+@dataclass(frozen=True)
+class Step:
+    node: Node
+    inputs: tuple[int, ...]              # slots read
+    outputs: tuple[tuple[int, int], ...]  # (output index, slot) of the outputs still needed
+    frees: tuple[int, ...]               # slots read here for the last time
+
+
+class Plan:
+    """The steps that compute `fetches` from tensors fed in `fed`."""
+
+    def __init__(self, graph: Graph, fetches: Sequence[Tensor], fed):
+        self.fetches = list(fetches)
+        self.fed = list(dict.fromkeys(fed))
+        schedule = _schedule(self.fetches, set(self.fed))
+        slots: dict[Tensor, int] = {t: i for i, t in enumerate(self.fed)}
+        uses: dict[Tensor, int] = {}
+        for node in schedule:
+            for t in node.inputs:
+                uses[t] = uses.get(t, 0) + 1
+        for t in self.fetches:
+            uses[t] = uses.get(t, 0) + 1
+        fed_set = set(self.fed)
+        self.steps: list[Step] = []
+        for node in schedule:
+            inputs = tuple(slots[t] for t in node.inputs)
+            frees = []
+            for t in node.inputs:
+                uses[t] -= 1
+                if uses[t] == 0 and t not in fed_set:
+                    frees.append(slots[t])
+            outputs = []
+            for i in range(node.num_outputs):
+                t = Tensor(node, i)
+                if uses.get(t, 0) > 0 and t not in fed_set:
+                    slots[t] = len(slots)
+                    outputs.append((i, slots[t]))
+            self.steps.append(Step(node, inputs, tuple(outputs), tuple(dict.fromkeys(frees))))
+        self.num_slots = len(slots)
+        self.fetch_slots = [slots[t] for t in self.fetches]
+
+    def run(self, feeds: Mapping[Tensor, np.ndarray]) -> list[np.ndarray]:
+        """The fetches' values; `feeds` must hold a value for every tensor of `fed`."""
+        values: list = [None] * self.num_slots
+        for slot, t in enumerate(self.fed):
+            values[slot] = _check_feed(t, feeds[t])
+        with np.errstate(all="ignore"):
+            for step in self.steps:
+                node = step.node
+                try:
+                    result = node.opdef.kernel(node, *[values[i] for i in step.inputs])
+                except MemoryError:
+                    raise ResourceLimitError(f"node {node.name!r} ({node.op}) needs more memory "
+                                             f"than is available", node.name) from None
+                except (ValueError, IndexError, TypeError, ArithmeticError) as error:
+                    raise GraphError(f"node {node.name!r} ({node.op}) cannot be computed: "
+                                     f"{error}", node.name) from None
+                if not isinstance(result, (tuple, list)):
+                    result = (result,)
+                for index, slot in step.outputs:
+                    values[slot] = result[index]
+                for slot in step.frees:
+                    values[slot] = None
+        return [np.asarray(values[slot]) for slot in self.fetch_slots]
 
 
 def evaluate(graph: Graph, fetches: Sequence[Tensor],
              feeds: Mapping[Tensor, np.ndarray] | None = None) -> list[np.ndarray]:
     """The values of `fetches` given `feeds` (any tensor may be fed, placeholders must be)."""
-    feeds = {t: _check_feed(t, v) for t, v in (feeds or {}).items()}
-    schedule = _schedule(graph, fetches, feeds)
-    remaining_uses = _count_uses(schedule, fetches)
-    values: dict[Tensor, np.ndarray] = dict(feeds)
-    for node in schedule:
-        arrays = [values[t] for t in node.inputs]
-        outputs = run_kernel(node, arrays)
-        for t in node.inputs:
-            remaining_uses[t] -= 1
-            if remaining_uses[t] == 0 and t not in feeds:
-                del values[t]
-        for i, array in enumerate(outputs):
-            t = Tensor(node, i)
-            if remaining_uses.get(t, 0) > 0 and t not in feeds:
-                values[t] = array
-    return [values[t] for t in fetches]
+    feeds = feeds or {}
+    return Plan(graph, fetches, feeds).run(feeds)
 
 
 def _check_feed(t: Tensor, value) -> np.ndarray:
@@ -44,10 +101,10 @@ def _check_feed(t: Tensor, value) -> np.ndarray:
     return array
 
 
-def _schedule(graph: Graph, fetches: Sequence[Tensor], feeds) -> list[Node]:
+def _schedule(fetches: Sequence[Tensor], fed: set[Tensor]) -> list[Node]:
     """The nodes that must run, in graph (topological) order."""
     needed: set[Node] = set()
-    stack = [t.node for t in fetches if t not in feeds]
+    stack = [t.node for t in fetches if t not in fed]
     while stack:
         node = stack.pop()
         if node in needed:
@@ -57,17 +114,6 @@ def _schedule(graph: Graph, fetches: Sequence[Tensor], feeds) -> list[Node]:
             raise GraphError(f"You must feed a value for placeholder tensor {node.name!r} with "
                              f"dtype {node.output_dtypes[0].name} and shape "
                              f"{format_shape(node.output_shapes[0])}", node.name)
-        stack.extend(t.node for t in node.inputs if t not in feeds)
+        stack.extend(t.node for t in node.inputs if t not in fed)
         stack.extend(node.control_inputs)
     return sorted(needed, key=lambda n: n.index)
-
-
-def _count_uses(schedule: list[Node], fetches: Sequence[Tensor]) -> dict[Tensor, int]:
-    uses: dict[Tensor, int] = {}
-    for node in schedule:
-        for t in node.inputs:
-            uses[t] = uses.get(t, 0) + 1
-    for t in fetches:
-        uses[t] = uses.get(t, 0) + 1
-    return uses
-

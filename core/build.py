@@ -69,7 +69,7 @@ def reduced_shape(input_shape: Tensor, axes: Tensor) -> Tensor:
     """`input_shape` with the entries at `axes` set to 1, computed at run time:
     DynamicStitch([range(rank), axes mod rank], [input_shape, ones])."""
     rank = size(input_shape)
-    axes = op("FloorMod", axes + rank, rank)
+    axes = op("FloorMod", cast(axes, rank.dtype) + rank, rank)
     positions = op("Range", int_constant(rank, 0), rank, int_constant(rank, 1))
     ones = fill(shape(axes), int_constant(rank, 1))
     return op("DynamicStitch", positions, axes, input_shape, ones)
@@ -137,3 +137,51 @@ def unbroadcast(grad: Tensor, x: Tensor) -> Tensor:
     sx, sg = shape(x), shape(grad)
     reduce_axes, _ = op_outputs("BroadcastGradientArgs", sx, sg)
     return reshape(reduce_sum(grad, reduce_axes), sx)
+
+
+# array helpers
+
+def transpose(x: Tensor, perm, name: str | None = None) -> Tensor:
+    return op("Transpose", x, as_int_tensor(x, perm), name=name)
+
+
+def concat(values: Sequence[Tensor], axis, name: str | None = None) -> Tensor:
+    """ConcatV2 along `axis`; the value itself when there is only one, as tf.concat."""
+    if len(values) == 1:
+        return identity(values[0], name=name)
+    return op("ConcatV2", *values, as_int_tensor(values[0], axis), name=name)
+
+
+def stack(values: Sequence[Tensor], axis: int = 0, name: str | None = None) -> Tensor:
+    return op("Pack", *values, axis=axis, name=name)
+
+
+def strided_slice(x: Tensor, begin, end, strides=None, name: str | None = None,
+                  **masks) -> Tensor:
+    strides = [1] * len(begin) if strides is None else strides
+    return op("StridedSlice", x, *(as_int_tensor(x, v) for v in (begin, end, strides)),
+              name=name, **masks)
+
+
+def gather(params: Tensor, indices: Tensor, axis=0, batch_dims: int = 0,
+           name: str | None = None) -> Tensor:
+    return op("GatherV2", params, indices, as_int_tensor(params, axis),
+              batch_dims=batch_dims, name=name)
+
+
+def dims(x: Tensor) -> list:
+    """The dimensions of x (of known rank): ints where they are static, scalar int32
+    tensors read from one Shape op where they are known only at run time."""
+    if is_fully_defined(x.shape):
+        return list(x.shape)
+    s = shape(x)
+    return [d if d is not None else strided_slice(s, [i], [i + 1], shrink_axis_mask=1)
+            for i, d in enumerate(x.shape)]
+
+
+def int_vector(like: Tensor, values: Sequence) -> Tensor:
+    """A 1-D int32 tensor of `values` (ints or scalar int32 tensors): a constant when
+    all are ints, else a Pack of scalars."""
+    if all(isinstance(v, (int, np.integer)) for v in values):
+        return int_constant(like, np.asarray(values, dtype=np.int32).reshape(-1))
+    return stack([as_int_tensor(like, v) for v in values])

@@ -100,9 +100,12 @@ class TFGraph:
         return self.tf_graph.get_tensor_by_name(name)
 
     def gradients(self, ys, xs, **kwargs):
+        """tf.gradients, with IndexedSlices (e.g. of a gather) made dense as we give them."""
         with self.tf_graph.as_default():
-            return tf.compat.v1.gradients([self.tensor(y) for y in ys],
-                                          [self.tensor(x) for x in xs], **kwargs)
+            grads = tf.compat.v1.gradients([self.tensor(y) for y in ys],
+                                           [self.tensor(x) for x in xs], **kwargs)
+            return [tf.convert_to_tensor(g) if isinstance(g, tf.IndexedSlices) else g
+                    for g in grads]
 
     def run(self, fetches, feeds=None):
         feed_dict = {self.tensor(k): v for k, v in (feeds or {}).items()}

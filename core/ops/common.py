@@ -76,3 +76,38 @@ def reduced_shape(shape: Shape, axes: list[int] | None, keep_dims: bool) -> Shap
     if keep_dims:
         return tuple(1 if i in axes else d for i, d in enumerate(shape))
     return tuple(d for i, d in enumerate(shape) if i not in axes)
+
+
+def error(node: Node, message: str) -> GraphError:
+    """A GraphError about `node`, naming it and its op."""
+    return GraphError(f"node {node.name!r} ({node.op}): {message}", node.name)
+
+
+def scalar_value(node: Node, t: Tensor, what: str) -> int | None:
+    """The build-time value of a scalar integer input (an axis, a count), or None."""
+    value = int_values(node, t, what)
+    if value is not None and value.size != 1:
+        raise error(node, f"{what} must be a scalar, got {value.tolist()}")
+    return None if value is None else int(value.reshape(-1)[0])
+
+
+def axis_in(node: Node, axis: int, rank: int, what: str = "axis") -> int:
+    """`axis` made non-negative; GraphError unless -rank <= axis < rank."""
+    if not -rank <= axis < rank:
+        raise error(node, f"{what} {axis} is out of range [{-rank}, {rank})")
+    return axis % rank
+
+
+def shape_value(node: Node, t: Tensor, what: str = "shape") -> Shape:
+    """The shape a 1-D integer tensor describes: fully known when its value is, else of
+    known rank when its length is."""
+    check_rank(node, t, 1, what=what)
+    value = int_values(node, t, what)
+    if value is not None:
+        if np.any(value < -1):
+            raise GraphError(f"node {node.name!r} ({node.op}): invalid {what} "
+                             f"{value.tolist()}", node.name)
+        return tuple(None if d == -1 else int(d) for d in value)
+    if t.shape is not None and t.shape[0] is not None:
+        return (None,) * t.shape[0]
+    return None

@@ -45,7 +45,7 @@ _binary("RealDiv", np.true_divide)
 
 def _integer_safe(fn):
     def kernel(x, y):
-        if x.dtype in dt.INTEGERS and np.any(y == 0):
+        if x.dtype in dt.INTEGERS and np.broadcast(x, y).size and np.any(y == 0):
             raise ValueError("Integer division by zero")
         return fn(x, y)
     return kernel

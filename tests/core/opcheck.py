@@ -50,30 +50,34 @@ class Built:
     outputs: list[Tensor]
 
 
-def build_case(case: Case, unknown_dims: bool = False) -> Built:
+def build_case(case: Case, unknown_dims: bool = False, unknown_ranks: bool = False) -> Built:
     """The case as a graph: placeholders x0, x1, ... for the differentiated inputs, constants
     c0, c1, ... for the rest, and the op as node `y`. With `unknown_dims` the placeholders
-    know only their rank, so shape rules and gradient rules take their run-time paths."""
+    know only their rank, so shape rules and gradient rules take their run-time paths; with
+    `unknown_ranks` every input is a placeholder of unknown shape (the constants fed too)."""
     defs, refs = [], []
     for i, value in enumerate(case.inputs):
-        if i in case.differentiated:
-            shape = [None] * value.ndim if unknown_dims else list(value.shape)
-            defs.append(NodeDef(f"x{i}", "Placeholder", [],
+        if i in case.differentiated or unknown_ranks:
+            name = f"x{i}" if i in case.differentiated else f"c{i}"
+            shape = None if unknown_ranks else [None] * value.ndim if unknown_dims else \
+                list(value.shape)
+            defs.append(NodeDef(name, "Placeholder", [],
                                 {"dtype": value.dtype.name, "shape": shape}))
-            refs.append(f"x{i}")
         else:
             defs.append(NodeDef(f"c{i}", "Const", [], {"value": value}))
-            refs.append(f"c{i}")
+        refs.append(f"x{i}" if i in case.differentiated else f"c{i}")
     defs.append(NodeDef("y", case.op, refs, dict(case.attrs)))
     graph = Graph.from_node_defs(defs)
+    feeds = {graph.tensor(ref): value for ref, value in zip(refs, case.inputs)
+             if graph.tensor(ref).node.op == "Placeholder"}
     xs = [graph.tensor(f"x{i}") for i in case.differentiated]
-    feeds = {x: case.inputs[i] for x, i in zip(xs, case.differentiated)}
     return Built(graph, xs, feeds, graph.node("y").outputs)
 
 
-def check_forward(case: Case, unknown_dims: bool = False) -> list[np.ndarray]:
+def check_forward(case: Case, unknown_dims: bool = False,
+                  unknown_ranks: bool = False) -> list[np.ndarray]:
     """Evaluates the op; its outputs must have the dtypes and shapes the shape rule inferred."""
-    built = build_case(case, unknown_dims)
+    built = build_case(case, unknown_dims, unknown_ranks)
     values = core.evaluate(built.graph, built.outputs, built.feeds)
     for t, value in zip(built.outputs, values):
         assert value.dtype == t.dtype, f"{case} output {t.index}: {value.dtype} != inferred {t.dtype}"
@@ -131,9 +135,9 @@ def _check_against_numerical(built: Built, target: Tensor, grads, case: Case, or
                                    **tolerance)
 
 
-def check_gradients(case: Case, unknown_dims: bool = False) -> None:
+def check_gradients(case: Case, unknown_dims: bool = False, unknown_ranks: bool = False) -> None:
     """First (and second) order gradients of the weighted loss against central differences."""
-    built = build_case(case, unknown_dims)
+    built = build_case(case, unknown_dims, unknown_ranks)
     if case.no_gradient:
         grads = core.gradients(built.graph, built.outputs[:1], built.xs)
         assert grads == [None] * len(built.xs), f"{case}: expected no gradient, got {grads}"
@@ -146,7 +150,7 @@ def check_gradients(case: Case, unknown_dims: bool = False) -> None:
     rng = np.random.default_rng(1)
     terms = [build.reduce_sum(g * built.graph.constant(
                  rng.uniform(0.5, 1.5, built.feeds[x].shape).astype(x.dtype)),
-                 list(range(len(x.shape))))
+                 list(range(built.feeds[x].ndim)))
              for g, x in zip(grads, built.xs) if g is not None]
     if not terms:
         return

@@ -1,0 +1,89 @@
+"""The array and slicing ops beyond the table's checks: fully dynamic graphs (every input
+of unknown shape, the integer ones fed), shape inference against TensorFlow's, and
+GraphErrors naming the node for invalid inputs."""
+
+import numpy as np
+import pytest
+
+import core
+from core.shapes import compatible
+from tests.core.cases.array import CASES, i32, r
+from tests.core.opcheck import Case, build_case, check_forward, check_gradients
+
+MODES = pytest.mark.parametrize("mode", [(False, False), (True, False), (False, True)],
+                                ids=["static", "dynamic", "unknown_ranks"])
+
+
+@pytest.mark.parametrize("case", CASES, ids=str)
+def test_unknown_ranks(case):
+    expected = check_forward(case)
+    for a, b in zip(check_forward(case, unknown_ranks=True), expected):
+        np.testing.assert_array_equal(a, b)
+    if case.attrs.get("batch_dims", 0) < 0:  # as TensorFlow, needs the rank of indices
+        with pytest.raises(core.GraphError, match="batch_dims < 0"):
+            check_gradients(case, unknown_ranks=True)
+    elif case.grad and case.differentiated:
+        check_gradients(case, unknown_ranks=True)
+
+
+@MODES
+@pytest.mark.parametrize("case", CASES, ids=str)
+def test_shapes_as_tensorflow_infers_them(case, mode):
+    """Ours are as specific as TensorFlow's, or more (batch dimensions of a gather)."""
+    from tests.tf_bridge import TFGraph
+    built = build_case(case, *mode)
+    reference = TFGraph(built.graph)
+    for t in built.outputs:
+        theirs = reference.tensor(t.name).shape
+        theirs = None if theirs.rank is None else tuple(theirs.as_list())
+        assert compatible(t.shape, theirs), f"{case} output {t.index}: {t.shape} vs {theirs}"
+        if theirs is not None:
+            assert t.shape is not None and all(
+                a is not None for a, b in zip(t.shape, theirs) if b is not None), \
+                f"{case} output {t.index}: {t.shape} less specific than TensorFlow's {theirs}"
+
+
+INVALID = [
+    Case("Transpose", [r(2, 3), i32([0, 0])], id="not_a_permutation"),
+    Case("ExpandDims", [r(2, 3), i32(3)], id="dim"),
+    Case("Squeeze", [r(2, 3)], attrs={"squeeze_dims": [0]}, id="not_one"),
+    Case("ConcatV2", [r(2, 3), r(3, 3), i32(1)], id="other_dim"),
+    Case("ConcatV2", [r(2, 3), i32(0)], id="one_value"),
+    Case("Pack", [r(2, 3), r(3, 2)], id="shapes"),
+    Case("Unpack", [r(2, 3)], attrs={"num": 3}, id="num"),
+    Case("Split", [i32(1), r(2, 5)], attrs={"num_split": 2}, id="uneven"),
+    Case("SplitV", [r(5, 2), i32([2, 2]), i32(0)], attrs={"num_split": 2}, id="sum"),
+    Case("Slice", [r(4, 5), i32([3, 0]), i32([2, -1])], id="past_end"),
+    Case("StridedSlice", [r(3, 4), i32([0]), i32([1]), i32([0])], id="zero_stride"),
+    Case("StridedSlice", [r(3, 4), i32([5]), i32([6]), i32([1])], attrs={"shrink_axis_mask": 1},
+         id="shrink_out_of_bounds"),
+    Case("StridedSlice", [r(3), i32([0, 0]), i32([1, 1]), i32([1, 1])], id="too_many_indices"),
+    Case("StridedSlice", [r(3, 4), i32([0, 0]), i32([1, 1]), i32([1, 1])],
+         attrs={"ellipsis_mask": 3}, id="two_ellipses"),
+    Case("Tile", [r(2, 3), i32([2])], id="multiples"),
+    Case("Pad", [r(2, 3), i32([[1, 0]])], id="paddings"),
+    Case("MirrorPad", [r(2, 3), i32([[2, 0], [0, 0]])], attrs={"mode": "REFLECT"}, id="too_wide"),
+    Case("ReverseV2", [r(2, 3), i32([1, -1])], id="repeated_axis"),
+    Case("GatherV2", [r(2, 3), i32([0]), i32(2)], id="axis"),
+    Case("GatherV2", [r(2, 3), i32([[0]]), i32(0)], attrs={"batch_dims": 1}, id="batch_dims"),
+    Case("UnsortedSegmentSum", [r(4, 2), i32([0, 1]), i32(2)], id="ids_shape"),
+]
+
+
+@pytest.mark.parametrize("case", INVALID, ids=str)
+def test_invalid_inputs_name_the_node(case):
+    with pytest.raises(core.GraphError) as info:
+        build_case(case)
+    assert info.value.node == "y" and "'y'" in str(info.value)
+
+
+@pytest.mark.parametrize("case", [
+    Case("GatherV2", [r(3, 2), i32([0, 3]), i32(0)], id="index_out_of_range"),
+    Case("UnsortedSegmentSum", [r(2, 2), i32([0, 2]), i32(2)], id="id_out_of_range"),
+    Case("Transpose", [r(2, 3), i32([1, 1])], id="not_a_permutation"),
+], ids=str)
+def test_invalid_values_at_run_time_name_the_node(case):
+    """Index values known only at run time are checked by the kernels."""
+    with pytest.raises(core.GraphError) as info:
+        check_forward(case, unknown_ranks=True)
+    assert info.value.node == "y"

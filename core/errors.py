@@ -26,3 +26,7 @@ class GradientTypeError(_NamesNode, TypeError):
 
 class ResourceLimitError(_NamesNode, ValueError):
     """Work that would exceed a configured limit (memory, elements); refused before it runs."""
+
+
+class DeadlineExceeded(_NamesNode, TimeoutError):
+    """An evaluation ran past its deadline and was stopped between two nodes."""

@@ -5,14 +5,15 @@ Evaluation is compiled once into a `Plan` (the schedule, with every tensor given
 and every slot its last use), so running it again with new feeds costs only the kernels.
 """
 
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from core.errors import GraphError, ResourceLimitError
+from core.errors import DeadlineExceeded, GraphError, ResourceLimitError
 from core.graph import Graph, Node, Tensor
-from core.shapes import compatible, format_shape
+from core.shapes import compatible, format_shape, num_elements
 
 
 @dataclass(frozen=True)
@@ -56,14 +57,37 @@ class Plan:
         self.num_slots = len(slots)
         self.fetch_slots = [slots[t] for t in self.fetches]
 
-    def run(self, feeds: Mapping[Tensor, np.ndarray]) -> list[np.ndarray]:
-        """The fetches' values; `feeds` must hold a value for every tensor of `fed`."""
+    def peak_bytes(self, feeds: Mapping[Tensor, np.ndarray]) -> tuple[int, Node | None]:
+        """An estimate, from static shapes, of the most memory live at once while running,
+        and the node whose outputs reach it (outputs of unknown size count as nothing)."""
+        live = sum(np.asarray(feeds[t]).nbytes for t in self.fed)
+        sizes = [0] * self.num_slots
+        peak, peak_node = live, None
+        for step in self.steps:
+            node = step.node
+            for index, slot in step.outputs:
+                count = num_elements(node.output_shapes[index])
+                sizes[slot] = 0 if count is None else count * node.output_dtypes[index].itemsize
+                live += sizes[slot]
+            if live > peak:
+                peak, peak_node = live, node
+            for slot in step.frees:
+                live -= sizes[slot]
+        return peak, peak_node
+
+    def run(self, feeds: Mapping[Tensor, np.ndarray],
+            deadline: float | None = None) -> list[np.ndarray]:
+        """The fetches' values; `feeds` must hold a value for every tensor of `fed`. Past
+        `deadline` (a time.monotonic() value) the run stops between two nodes."""
         values: list = [None] * self.num_slots
         for slot, t in enumerate(self.fed):
             values[slot] = _check_feed(t, feeds[t])
         with np.errstate(all="ignore"):
             for step in self.steps:
                 node = step.node
+                if deadline is not None and time.monotonic() > deadline:
+                    raise DeadlineExceeded(f"the evaluation ran out of time before node "
+                                           f"{node.name!r} ({node.op})", node.name)
                 try:
                     result = node.opdef.kernel(node, *[values[i] for i in step.inputs])
                 except MemoryError:

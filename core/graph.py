@@ -16,7 +16,7 @@ import numpy as np
 from core import dtypes as dt
 from core import registry
 from core.errors import GraphError, ResourceLimitError
-from core.shapes import Shape, format_shape, num_elements
+from core.shapes import Shape, as_shape, compatible, format_shape, num_elements
 
 NAME_PATTERN = re.compile(r"[A-Za-z0-9.][A-Za-z0-9_.\-/]*")
 _REF_PATTERN = re.compile(r"(\^)?([^:^]+)(?::(\d+))?")
@@ -251,10 +251,18 @@ class Graph:
     # -- import and export ----------------------------------------------------------
 
     @classmethod
-    def from_node_defs(cls, node_defs: list[NodeDef]) -> "Graph":
-        """Builds and validates a graph from nodes in any order; ValueError naming the node."""
+    def from_node_defs(cls, node_defs: list[NodeDef],
+                       placeholder_shapes: dict[str, tuple] | None = None) -> "Graph":
+        """Builds and validates a graph from nodes in any order; ValueError naming the node.
+
+        `placeholder_shapes` specialises placeholders to the shapes they will be fed, so
+        every static shape downstream is known: gradient rules take their static paths and
+        the memory an evaluation needs can be estimated before it runs."""
         graph = cls()
+        placeholder_shapes = placeholder_shapes or {}
         for node_def in _topological_order(node_defs):
+            if node_def.op == "Placeholder" and node_def.name in placeholder_shapes:
+                node_def = _specialized(node_def, placeholder_shapes[node_def.name])
             inputs, controls = [], []
             for ref in node_def.inputs:
                 if ref.startswith("^"):
@@ -271,6 +279,16 @@ class Graph:
         return [NodeDef(n.name, n.op, [t.name for t in n.inputs] +
                         ["^" + c.name for c in n.control_inputs], dict(n.attrs))
                 for n in self.nodes]
+
+
+def _specialized(node_def: NodeDef, shape: tuple) -> NodeDef:
+    declared = as_shape(node_def.attrs.get("shape"), node_def.name)
+    if not compatible(tuple(shape), declared):
+        raise GraphError(f"cannot feed a value of shape {format_shape(tuple(shape))} to tensor "
+                         f"{node_def.name!r}, which has shape {format_shape(declared)}",
+                         node_def.name)
+    return NodeDef(node_def.name, node_def.op, node_def.inputs,
+                   {**node_def.attrs, "shape": list(shape)})
 
 
 def parse_ref(ref: str) -> tuple[str, int, bool]:

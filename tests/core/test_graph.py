@@ -120,3 +120,27 @@ def test_round_trip_through_node_defs():
     assert [n.name for n in again.nodes] == [n.name for n in graph.nodes]
     (grad,) = core.gradients(again, [again.tensor("y")], [again.tensor("x")])
     assert grad.name.startswith("gradients_1/")
+
+
+def test_placeholders_specialised_to_their_feed_shapes():
+    defs = [P("x", (None, 3)), NodeDef("y", "Neg", ["x"])]
+    graph = Graph.from_node_defs(defs, placeholder_shapes={"x": (2, 3)})
+    assert graph.tensor("y").shape == (2, 3)
+    with pytest.raises(ValueError, match="cannot feed a value of shape \\[2, 4\\]"):
+        Graph.from_node_defs(defs, placeholder_shapes={"x": (2, 4)})
+
+
+def test_peak_memory_is_estimated_before_anything_is_allocated():
+    graph = Graph.from_node_defs([C("dims", np.array([100_000, 100_000], np.int32)),
+                                  C("one", np.float32(1)), NodeDef("big", "Fill", ["dims", "one"]),
+                                  NodeDef("y", "Neg", ["big"])])
+    plan = core.executor.Plan(graph, [graph.tensor("y")], {})
+    peak, node = plan.peak_bytes({})
+    assert peak == 2 * 4 * 10**10 and node.name == "y"
+
+
+def test_evaluation_stops_at_its_deadline():
+    graph = Graph.from_node_defs([P("x"), NodeDef("y", "Neg", ["x"])])
+    plan = core.executor.Plan(graph, [graph.tensor("y")], [graph.tensor("x")])
+    with pytest.raises(TimeoutError, match="ran out of time before node 'y'"):
+        plan.run({graph.tensor("x"): np.ones(2, np.float32)}, deadline=0.0)

@@ -210,8 +210,9 @@ class Graph:
     # -- building -------------------------------------------------------------------
 
     def add_node(self, name: str, op: str, inputs: list[Tensor], attrs: dict | None = None,
-                 control_inputs: list[Node] = ()) -> Node:
-        """Validates and adds a node whose inputs are already in the graph."""
+                 control_inputs: list[Node] = (), name_is_unique: bool = False) -> Node:
+        """Validates and adds a node whose inputs are already in the graph. A name made by
+        `unique_name` (`name_is_unique`) has its scopes marked as used already."""
         if name in self._by_name:
             raise GraphError(f"duplicate node name {name!r}", name)
         opdef = registry.lookup(op)
@@ -229,13 +230,15 @@ class Graph:
         node.index = len(self.nodes)
         self.nodes.append(node)
         self._by_name[name] = node
-        self._mark_used(name)
+        if not name_is_unique:
+            self._mark_used(name)
         return node
 
     def emit(self, op: str, inputs: list[Tensor], name: str | None = None,
              control_inputs: list[Node] = (), **attrs) -> Node:
         """Adds a node named `name` (default: the op type) under the current scope."""
-        return self.add_node(self.unique_name(name or op), op, inputs, attrs, control_inputs)
+        return self.add_node(self.unique_name(name or op), op, inputs, attrs, control_inputs,
+                             name_is_unique=True)
 
     def constant(self, value, dtype=None, name: str = "Const") -> Tensor:
         array = np.asarray(value, dtype=None if dtype is None else dt.as_dtype(dtype))
@@ -363,6 +366,8 @@ def _check_arity(name: str, opdef: registry.OpDef, count: int) -> None:
 
 
 def _convert_attrs(name: str, opdef: registry.OpDef, attrs: dict) -> dict:
+    if not attrs and not opdef.attrs:
+        return {}
     converted = {}
     for attr_name, value in attrs.items():
         spec = opdef.attrs.get(attr_name)

@@ -54,13 +54,9 @@ class OpDef:
             return "differentiable"
         return "not_differentiable" if self.not_differentiable else "no_gradient"
 
-    @property
-    def min_inputs(self) -> int:
-        return len(self.inputs)
-
-    @property
-    def variadic(self) -> bool:
-        return any(name.endswith("*") for name in self.inputs)
+    def __post_init__(self):
+        self.min_inputs = len(self.inputs)
+        self.variadic = any(name.endswith("*") for name in self.inputs)
 
 
 _OPS: dict[str, OpDef] = {}

@@ -46,7 +46,7 @@ def dims_compatible(a: int | None, b: int | None) -> bool:
 
 
 def compatible(a: Shape, b: Shape) -> bool:
-    if a is None or b is None:
+    if a is None or b is None or a == b:
         return True
     return len(a) == len(b) and all(dims_compatible(x, y) for x, y in zip(a, b))
 

@@ -8,12 +8,15 @@ from schemas.gradients import (
     decode_request,
     encode_response,
 )
-from schemas.graph import GraphModel, NodeModel
+from schemas.graph import GraphModel, NodeModel, TensorSpec, encode_outputs
 from schemas.health import Health
 from schemas.ops import OpsResponse, describe_ops
 from schemas.problem import Problem
+from schemas.run import RunCall, RunRequest, RunResponse, decode_run_request, encode_run_response
 from schemas.tensors import DecodeError, TensorValue, decode_tensor, encode_tensor
 
 __all__ = ["GradientCall", "GradientRequest", "GradientResponse", "decode_request",
-           "encode_response", "GraphModel", "NodeModel", "Health", "OpsResponse", "describe_ops",
-           "Problem", "DecodeError", "TensorValue", "decode_tensor", "encode_tensor"]
+           "encode_response", "GraphModel", "NodeModel", "TensorSpec", "encode_outputs",
+           "Health", "OpsResponse", "describe_ops", "Problem", "RunCall", "RunRequest",
+           "RunResponse", "decode_run_request", "encode_run_response", "DecodeError",
+           "TensorValue", "decode_tensor", "encode_tensor"]

@@ -1,19 +1,19 @@
 """POST /v1/gradients: the request and response bodies, and their core counterparts."""
 
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, WithJsonSchema
 from pydantic_core import to_json
 
-from core import NodeDef, ResourceLimitError
-from schemas.graph import GraphModel, encode_graph, is_tensor_value, to_node_defs
+from core import NodeDef
+from schemas.common import Feeds, Ref, as_list, decode_feeds, decode_graph, encoding_used
+from schemas.graph import GraphModel, TensorSpec, encode_graph
 from schemas.tensors import Encoding, TensorValue, decode_tensor, encode_tensor
 
-Ref = Annotated[str, Field(description="A tensor reference: `node` (output 0) or `node:k`.",
-                           examples=["y", "split:1"])]
 AGGREGATION_METHODS = ["add_n", "default", "experimental_tree", "experimental_accumulate_n"]
+ReturnGraph = bool | Literal["added"]
 
 
 class GradientRequest(BaseModel):
@@ -33,22 +33,36 @@ class GradientRequest(BaseModel):
                    {"type": "integer", "enum": [0, 1, 2]}, {"type": "null"}]})] = None
     gate_gradients: bool = False
     name: str = "gradients"
-    feeds: dict[Ref, TensorValue] = Field({}, description="Tensor reference -> value; every "
-                                                          "placeholder the gradients need.")
-    return_graph: bool = Field(False, description="Also return the graph with the gradient "
-                                                  "nodes and a reference per gradient.")
+    feeds: Feeds = {}
+    return_graph: ReturnGraph = Field(
+        False, description="true: also return the graph with the gradient nodes and a "
+                           "reference per gradient. Extension: \"added\" returns only the "
+                           "nodes the call added, with their `outputs`.")
     encoding: Encoding | None = Field(
         None, description="Extension: the encoding of the returned tensor values. Default: "
                           "b64 if any tensor value in the request is b64, else data.")
+    fetches: Ref | list[Ref] = Field(
+        [], description="Extension: more tensors of the request graph, evaluated with the "
+                        "same feeds and returned in `fetched`.")
+    evaluate: bool = Field(
+        True, description="Extension: false builds the gradients without computing any "
+                          "value (no feeds needed); `gradients` is then left out.")
 
 
 class GradientResponse(BaseModel):
     """One gradient per x, null exactly where `tf.gradients` returns None."""
-    gradients: list[TensorValue | None]
+    gradients: list[TensorValue | None] | None = Field(
+        None, description="One per x; left out when `evaluate` is false.")
+    fetched: list[TensorValue] | None = Field(None, description="Extension: one value per "
+                                                                "reference in `fetches`.")
     graph: GraphModel | None = Field(None, description="With `return_graph`: the request "
-                                                       "graph plus the gradient nodes.")
+                                                       "graph plus the gradient nodes (only "
+                                                       "the added nodes with \"added\").")
     gradient_refs: list[str | None] | None = Field(None, description="With `return_graph`: "
                                                                      "the tensor of each gradient.")
+    outputs: dict[str, list[TensorSpec]] | None = Field(
+        None, description="Extension, with `return_graph: \"added\"`: the dtype and static "
+                          "shape of each output of each returned node.")
 
 
 @dataclass
@@ -62,53 +76,49 @@ class GradientCall:
     feeds: dict[str, np.ndarray]
     options: dict[str, Any]  # the remaining keyword arguments of core.gradients
     encoding: Encoding
-    return_graph: bool
+    return_graph: ReturnGraph
+    fetches: list[str]
+    evaluate: bool
 
 
 def decode_request(request: GradientRequest, max_nodes: int, max_elements: int) -> GradientCall:
-    if len(request.graph.nodes) > max_nodes:
-        raise ResourceLimitError(f"the graph has {len(request.graph.nodes)} nodes, over the limit "
-                                 f"of {max_nodes} (GRADSERVE_MAX_NODES)")
     grad_ys = None if request.grad_ys is None else [
         decode_tensor(g, f"grad_ys[{i}]", max_elements) if isinstance(g, TensorValue) else g
         for i, g in enumerate(request.grad_ys)]
+    values = [*request.feeds.values(),
+              *(g for g in request.grad_ys or () if isinstance(g, TensorValue))]
     return GradientCall(
-        node_defs=to_node_defs(request.graph, max_elements),
-        ys=_as_list(request.ys),
-        xs=_as_list(request.xs),
+        node_defs=decode_graph(request.graph, max_nodes, max_elements),
+        ys=as_list(request.ys),
+        xs=as_list(request.xs),
         grad_ys=grad_ys,
-        stop_gradients=_as_list(request.stop_gradients),
-        feeds={ref: decode_tensor(value, f"feeds[{ref!r}]", max_elements)
-               for ref, value in request.feeds.items()},
+        stop_gradients=as_list(request.stop_gradients),
+        feeds=decode_feeds(request.feeds, max_elements),
         options={"name": request.name, "gate_gradients": request.gate_gradients,
                  "aggregation_method": request.aggregation_method,
                  "unconnected_gradients": request.unconnected_gradients},
-        encoding=request.encoding or _encoding_used(request),
+        encoding=request.encoding or encoding_used(request.graph, values),
         return_graph=request.return_graph,
+        fetches=as_list(request.fetches),
+        evaluate=request.evaluate,
     )
 
 
-def encode_response(gradients: list[np.ndarray | None], encoding: Encoding,
+def encode_response(gradients: list[np.ndarray | None] | None, encoding: Encoding,
                     graph: list[NodeDef] | None = None,
-                    gradient_refs: list[str | None] | None = None) -> bytes:
-    """The JSON body of a GradientResponse (graph and refs only when given)."""
-    body: dict[str, Any] = {"gradients": [None if g is None else encode_tensor(g, encoding)
-                                          for g in gradients]}
+                    gradient_refs: list[str | None] | None = None, *,
+                    fetched: list[np.ndarray] | None = None,
+                    outputs: dict[str, list[dict[str, Any]]] | None = None) -> bytes:
+    """The JSON body of a GradientResponse; each part only when given."""
+    body: dict[str, Any] = {}
+    if gradients is not None:
+        body["gradients"] = [None if g is None else encode_tensor(g, encoding)
+                             for g in gradients]
+    if fetched is not None:
+        body["fetched"] = [encode_tensor(value, encoding) for value in fetched]
     if graph is not None:
         body["graph"] = encode_graph(graph, encoding)
         body["gradient_refs"] = gradient_refs
+    if outputs is not None:
+        body["outputs"] = outputs
     return to_json(body, inf_nan_mode="strings")
-
-
-def _as_list(refs: str | list[str]) -> list[str]:
-    return [refs] if isinstance(refs, str) else refs
-
-
-def _encoding_used(request: GradientRequest) -> Encoding:
-    """b64 when any tensor value of the request is b64, else data."""
-    values = [*request.feeds.values(), *(g for g in request.grad_ys or ()
-                                         if isinstance(g, TensorValue))]
-    attrs = (a for node in request.graph.nodes for a in node.attrs.values() if is_tensor_value(a))
-    if any(v.b64 is not None for v in values) or any("b64" in a for a in attrs):
-        return "b64"
-    return "data"

@@ -12,6 +12,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from core import NodeDef
+from core.graph import Node
 from schemas.tensors import DecodeError, Encoding, TensorValue, decode_tensor, encode_tensor
 
 
@@ -24,6 +25,12 @@ class NodeModel(BaseModel):
     inputs: list[str] = []
     attrs: dict[str, Any] = Field({}, description="JSON values; a tensor-valued attribute "
                                                   "is a tensor value object.")
+
+
+class TensorSpec(BaseModel):
+    """The dtype and static shape of a tensor (null dimensions unknown; null shape: unknown rank)."""
+    dtype: str
+    shape: list[int | None] | None
 
 
 class GraphModel(BaseModel):
@@ -49,6 +56,13 @@ def encode_graph(node_defs: list[NodeDef], encoding: Encoding) -> dict[str, Any]
                        "attrs": {name: encode_attr(value, encoding)
                                  for name, value in nd.attrs.items()}}
                       for nd in node_defs]}
+
+
+def encode_outputs(nodes: list[Node]) -> dict[str, list[dict[str, Any]]]:
+    """Node name -> a TensorSpec per output."""
+    return {node.name: [{"dtype": dtype.name, "shape": None if shape is None else list(shape)}
+                        for dtype, shape in zip(node.output_dtypes, node.output_shapes)]
+            for node in nodes}
 
 
 def encode_attr(value: Any, encoding: Encoding) -> Any:

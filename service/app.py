@@ -6,7 +6,7 @@ from fastapi import FastAPI
 
 from service import __version__, errors, openapi
 from service.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
-from service.routes import gradients, health, ops
+from service.routes import gradients, health, ops, run
 from service.settings import Settings
 
 DESCRIPTION = ("`tf.gradients` as a REST service: post a TensorFlow-style graph, ys, xs and "
@@ -22,7 +22,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware)  # outermost: ids every response
     errors.install(app)
-    for router in (gradients.router, ops.router, health.router):
+    for router in (gradients.router, run.router, ops.router, health.router):
         app.include_router(router)
     openapi.install(app)
     return app

@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from pydantic.json_schema import models_json_schema
 
-from schemas import GradientRequest, Problem
+from schemas import GradientRequest, Problem, RunRequest
 
 EXPORT_PATH = Path(__file__).resolve().parent.parent / "openapi" / "openapi.json"
 
@@ -29,7 +29,8 @@ def install(app: FastAPI) -> None:
 def document(app: FastAPI) -> dict[str, Any]:
     spec = get_openapi(title=app.title, version=app.version, description=app.description,
                        routes=app.routes)
-    _, extra = models_json_schema([(GradientRequest, "validation"), (Problem, "serialization")],
+    _, extra = models_json_schema([(GradientRequest, "validation"), (RunRequest, "validation"),
+                                   (Problem, "serialization")],
                                   ref_template="#/components/schemas/{model}")
     schemas = spec.setdefault("components", {}).setdefault("schemas", {})
     for name, schema in extra["$defs"].items():

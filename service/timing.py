@@ -1,4 +1,4 @@
-"""The W3C Server-Timing header of the gradient endpoint."""
+"""The W3C Server-Timing header of the compute endpoints (/v1/gradients, /v1/run)."""
 
 from collections.abc import Iterator
 from contextlib import contextmanager

@@ -13,3 +13,4 @@ def test_operation_ids_are_stable():
     paths = create_app().openapi()["paths"]
     assert paths["/v1/gradients"]["post"]["operationId"] == "computeGradients"
     assert paths["/v1/ops"]["get"]["operationId"] == "listOps"
+    assert paths["/v1/run"]["post"]["operationId"] == "run"

@@ -1,0 +1,50 @@
+"""POST /v1/run (an extension): Session.run as a service, the values of tensors of a graph."""
+
+from dataclasses import dataclass
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic_core import to_json
+
+from core import NodeDef
+from schemas.common import Feeds, Ref, as_list, decode_feeds, decode_graph, encoding_used
+from schemas.graph import GraphModel
+from schemas.tensors import Encoding, TensorValue, encode_tensor
+
+
+class RunRequest(BaseModel):
+    """A graph, the tensors to evaluate and the feeds, as `Session.run(fetches, feed_dict)`."""
+    model_config = ConfigDict(extra="forbid")
+
+    graph: GraphModel
+    fetches: Ref | list[Ref]
+    feeds: Feeds = {}
+    encoding: Encoding | None = Field(
+        None, description="The encoding of the returned values. Default: b64 if any tensor "
+                          "value in the request is b64, else data.")
+
+
+class RunResponse(BaseModel):
+    """One value per fetch."""
+    fetched: list[TensorValue]
+
+
+@dataclass
+class RunCall:
+    node_defs: list[NodeDef]
+    fetches: list[str]
+    feeds: dict[str, np.ndarray]
+    encoding: Encoding
+
+
+def decode_run_request(request: RunRequest, max_nodes: int, max_elements: int) -> RunCall:
+    return RunCall(node_defs=decode_graph(request.graph, max_nodes, max_elements),
+                   fetches=as_list(request.fetches),
+                   feeds=decode_feeds(request.feeds, max_elements),
+                   encoding=request.encoding or encoding_used(request.graph,
+                                                              list(request.feeds.values())))
+
+
+def encode_run_response(values: list[np.ndarray], encoding: Encoding) -> bytes:
+    return to_json({"fetched": [encode_tensor(v, encoding) for v in values]},
+                   inf_nan_mode="strings")

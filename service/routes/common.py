@@ -1,0 +1,50 @@
+"""What the compute routes share: the body read here and parsed in a worker thread (so
+parsing, building and evaluating stay off the event loop), Server-Timing, size checks."""
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import numpy as np
+from fastapi import Request, Response
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ValidationError
+from starlette.concurrency import run_in_threadpool
+
+import core
+from service.settings import Settings
+from service.timing import ServerTiming
+
+Model = TypeVar("Model", bound=BaseModel)
+
+
+def request_body(schema: str) -> dict[str, Any]:
+    """OpenAPI `openapi_extra` for a JSON body the route parses itself."""
+    return {"requestBody": {"required": True, "content": {"application/json": {
+        "schema": {"$ref": f"#/components/schemas/{schema}"}}}}}
+
+
+async def timed_json(request: Request, settings: Settings,
+                     compute: Callable[[bytes, Settings, ServerTiming], bytes]) -> Response:
+    """`compute(body, settings, timing)` in a worker thread, as JSON with Server-Timing."""
+    timing = request.state.server_timing = ServerTiming()
+    body = await request.body()
+    content = await run_in_threadpool(compute, body, settings, timing)
+    return Response(content, media_type="application/json",
+                    headers={"Server-Timing": timing.header()})
+
+
+def parse(model: type[Model], body: bytes) -> Model:
+    """The body as `model`; a RequestValidationError (400) when it is not."""
+    try:
+        return model.model_validate_json(body)
+    except ValidationError as error:
+        raise RequestValidationError(error.errors(include_url=False, include_input=False)) from None
+
+
+def check_sizes(values: list[np.ndarray | None], labels: list[str], max_elements: int) -> None:
+    """ResourceLimitError naming the first value (by its label) over the element limit."""
+    for label, value in zip(labels, values, strict=True):
+        if value is not None and value.size > max_elements:
+            raise core.ResourceLimitError(
+                f"{label} has {value.size} elements, over the limit of {max_elements} "
+                f"(GRADSERVE_MAX_TENSOR_ELEMENTS)")

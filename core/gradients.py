@@ -23,6 +23,7 @@ from core import dtypes as dt
 from core.errors import GradientTypeError, GraphError, NoGradientError
 from core.graph import NAME_PATTERN, Graph, Node, Tensor
 from core.shapes import compatible, format_shape, merge
+from core.sparse import IndexedSlices, concat, densify
 
 
 class AggregationMethod(IntEnum):
@@ -57,8 +58,12 @@ def gradients(graph: Graph, ys: Sequence[Tensor], xs: Sequence[Tensor],
               grad_ys: Sequence[Tensor | np.ndarray | None] | None = None,
               name: str = "gradients", gate_gradients: bool = False,
               aggregation_method=None, stop_gradients: Sequence[Tensor] = (),
-              unconnected_gradients: str = "none") -> list[Tensor | None]:
-    """Adds the symbolic gradients of sum(ys) w.r.t. each x to `graph`; None where unconnected."""
+              unconnected_gradients: str = "none",
+              indexed_slices: bool = False) -> list[Tensor | IndexedSlices | None]:
+    """Adds the symbolic gradients of sum(ys) w.r.t. each x to `graph`; None where unconnected.
+
+    A gradient that only touches some rows of its x (GatherV2 along axis 0) is returned as
+    IndexedSlices when `indexed_slices` is set, else made dense once at the end."""
     ys, xs, stop_gradients = list(ys), list(xs), list(stop_gradients)
     name = name or "gradients"
     if not NAME_PATTERN.fullmatch(name):
@@ -102,7 +107,8 @@ def gradients(graph: Graph, ys: Sequence[Tensor], xs: Sequence[Tensor],
                 if pending[t_in.node] == 0:
                     queue.append(t_in.node)
 
-        return [_result_grad(grads, x, unconnected_gradients) for x in xs]
+        results = [_result_grad(grads, x, unconnected_gradients) for x in xs]
+        return results if indexed_slices else [densify(g) for g in results]
 
 
 def _default_grad_ys(graph: Graph, ys: list[Tensor], grad_ys: list) -> list[Tensor]:
@@ -192,13 +198,19 @@ def _add_grad(grads: dict, t: Tensor, grad: Tensor) -> None:
 
 
 def _aggregate(graph: Graph, grads: dict, node: Node, method: AggregationMethod) -> list:
-    """Sums each output's contributions (add_n at once, or pairwise for the tree methods)."""
+    """Sums each output's contributions (add_n at once, or pairwise for the tree methods);
+    IndexedSlices are concatenated, or made dense when dense contributions join them."""
     out_grads = grads.get(node) or [[] for _ in range(node.num_outputs)]
     for i, contributions in enumerate(out_grads):
+        sparse = [g for g in contributions if isinstance(g, IndexedSlices)]
+        if sparse and len(sparse) < len(contributions):
+            contributions = [densify(g) for g in contributions]
         if not contributions:
             out_grads[i] = None
         elif len(contributions) == 1:
             out_grads[i] = contributions[0]
+        elif sparse and len(sparse) == len(contributions):
+            out_grads[i] = concat(sparse)
         elif method == AggregationMethod.ADD_N:
             out_grads[i] = build.add_n(contributions)
         else:
@@ -223,6 +235,8 @@ def _apply_rule(graph: Graph, node: Node, out_grads: list, gate: bool) -> list:
     for i, grad in enumerate(out_grads):
         if grad is None and dt.is_trainable(node.output_dtypes[i]):
             out_grads[i] = build.zeros_like(node.output(i))
+        else:
+            out_grads[i] = densify(grad)
     with graph.name_scope(node.name + "_grad"):
         in_grads = opdef.grad(node, *out_grads)
         in_grads = list(in_grads) if isinstance(in_grads, (list, tuple)) else [in_grads]
@@ -248,24 +262,30 @@ def _refine_shape(node: Node, index: int, t_in: Tensor, grad: Tensor) -> None:
             f"operation: {node.name}. Input index: {index}. Original input shape: "
             f"{format_shape(t_in.shape)}. Calculated input gradient shape: "
             f"{format_shape(grad.shape)}", node.name)
-    grad.node.output_shapes[grad.index] = merge(grad.shape, t_in.shape)
+    if isinstance(grad, Tensor):
+        grad.node.output_shapes[grad.index] = merge(grad.shape, t_in.shape)
 
 
 def _tuple(graph: Graph, tensors: list) -> list:
     """gate_gradients: every gradient of an op waits for all of them (control_flow_ops.tuple)."""
     with graph.name_scope("tuple"):
         gate = graph.emit("NoOp", [], name="group_deps",
-                          control_inputs=[t.node for t in tensors if t is not None])
+                          control_inputs=[_values(t).node for t in tensors if t is not None])
+
+        def gated(t: Tensor) -> Tensor:
+            return build.identity(t, name="control_dependency", control_inputs=[gate])
         return [None if t is None else
-                build.identity(t, name="control_dependency", control_inputs=[gate])
-                for t in tensors]
+                IndexedSlices(gated(t.values), t.indices, t.dense_shape)
+                if isinstance(t, IndexedSlices) else gated(t) for t in tensors]
 
 
-def _result_grad(grads: dict, x: Tensor, unconnected: str) -> Tensor | None:
+def _values(grad: Tensor | IndexedSlices) -> Tensor:
+    return grad.values if isinstance(grad, IndexedSlices) else grad
+
+
+def _result_grad(grads: dict, x: Tensor, unconnected: str) -> Tensor | IndexedSlices | None:
     node_grads = grads.get(x.node)
     grad = node_grads[x.index] if node_grads else None
-    if isinstance(grad, list):  # contributions never aggregated: x's node was not processed
-        grad = build.add_n(grad) if grad else None
     if grad is None and unconnected == "zero":
         return build.zeros_like(x)
     return grad

@@ -15,6 +15,7 @@ from core.ops.common import (axis_in, check_dtype, check_rank, error, int_values
                              scalar_value, shape_value)
 from core.registry import Attr, defop, gradient
 from core.shapes import compatible, format_shape, is_fully_defined, merge, unknown
+from core.sparse import IndexedSlices
 
 
 def _index_inputs(node, tensors, names) -> list:
@@ -541,13 +542,31 @@ def _gather_v2_grad(op, grad):
         b += len(indices.shape)
     if axis.const_value is not None:
         axis = int(axis.const_value)
+        if axis == 0 and b == 0:
+            return _rows_gradient(params, indices, grad), None, None
     return _gather_grad(params, indices, grad, axis, b), None, None
 
 
 @gradient("Gather")
 def _gather_v1_grad(op, grad):
     params, indices = op.inputs
-    return _gather_grad(params, indices, grad, 0, 0), None
+    return _rows_gradient(params, indices, grad), None
+
+
+def _rows_gradient(params, indices, grad) -> IndexedSlices:
+    """Gathering rows: the gradient is the incoming one as IndexedSlices, one slice per
+    index (values reshaped to [N] + params.shape[1:]), as TensorFlow returns it."""
+    count = build.size(indices) if not is_fully_defined(indices.shape) else \
+        int(np.prod(indices.shape))
+    tail = build.dims(params)[1:] if params.shape is not None else None
+    if tail is None:
+        shape = build.shape(params)
+        values_shape = build.concat([build.reshape(build.as_int_tensor(grad, count), [1]),
+                                     build.strided_slice(shape, [1], [0], end_mask=1)], 0)
+    else:
+        values_shape = build.int_vector(grad, [count] + tail)
+    values = build.reshape(grad, values_shape)
+    return IndexedSlices(values, build.reshape(indices, [-1]), build.shape(params))
 
 
 def _unsorted_segment_sum_infer(node):

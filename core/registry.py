@@ -21,7 +21,7 @@ INFERRED_TYPE_ATTRS = frozenset({
     "T", "Tidx", "Tshape", "Tperm", "Tpaddings", "Tmultiples", "Tindices", "Tparams",
     "Taxis", "TI", "Index", "Tidx", "N", "SrcT", "Tcond", "Tlen", "Tsegmentids",
     "Tnumsegments", "Tblock_shape", "Tcrops", "Tout", "Targmax", "Tdim", "Truncate",
-    "dtype_hint", "num_split_hint", "Tlabels", "shape_type",
+    "dtype_hint", "num_split_hint", "Tlabels", "shape_type", "Tk", "Tindex",
 })
 
 

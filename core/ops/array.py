@@ -194,6 +194,24 @@ def broadcast_gradient_args(node, s0, s1):
     return np.asarray(r0, s0.dtype), np.asarray(r1, s0.dtype)
 
 
+def _broadcast_args_infer(node):
+    s0, s1 = node.inputs
+    dtype = same_dtype(node, [s0, s1], dt.INDEX)
+    for t in (s0, s1):
+        check_rank(node, t, 1)
+    lengths = [None if t.shape is None else t.shape[0] for t in (s0, s1)]
+    return [(dtype, (None if None in lengths else max(lengths),))]
+
+
+@defop("BroadcastArgs", inputs=("s0", "s1"), infer=_broadcast_args_infer, dtypes=dt.INDEX)
+def broadcast_args(node, s0, s1):
+    """The shape that shapes s0 and s1 broadcast to."""
+    try:
+        return np.asarray(np.broadcast_shapes(tuple(s0.tolist()), tuple(s1.tolist())), s0.dtype)
+    except ValueError:
+        raise ValueError(f"Incompatible shapes: {s0.tolist()} vs. {s1.tolist()}") from None
+
+
 def _dynamic_stitch_infer(node):
     count = len(node.inputs)
     if count % 2:
@@ -226,7 +244,7 @@ def dynamic_stitch(node, *arrays):
 
 
 not_differentiable("Shape", "Size", "Rank", "ZerosLike", "OnesLike", "Range",
-                   "BroadcastGradientArgs")
+                   "BroadcastGradientArgs", "BroadcastArgs")
 
 
 # -- transposes, inserted and removed axes -----------------------------------------------

@@ -35,11 +35,12 @@ def check_rank(node: Node, t: Tensor, *ranks: int, what: str = "input") -> None:
                          f"{expected}, got shape {format_shape(t.shape)}", node.name)
 
 
-def unary(allowed: frozenset = dt.ALL):
-    """Shape rule: one output like the single input."""
+def unary(allowed: frozenset = dt.ALL, out_dtype: np.dtype | None = None):
+    """Shape rule: one output like the single input (bool output for predicates)."""
     def infer(node: Node):
         x = node.inputs[0]
-        return [(check_dtype(node, x, allowed), x.shape)]
+        dtype = check_dtype(node, x, allowed)
+        return [(out_dtype or dtype, x.shape)]
     return infer
 
 

@@ -1,4 +1,5 @@
-"""Elementwise math: arithmetic, the usual functions, comparisons, casts, selection.
+"""Elementwise math: arithmetic, the usual functions, comparisons, logic, casts,
+selection, clipping, and LinSpace.
 
 Each op's kernel sits next to its gradient rule; a rule returns gradients shaped like
 the (broadcast) output and the backward builder reduces them to each input's shape.
@@ -10,27 +11,29 @@ from core import build
 from core import dtypes as dt
 from core.errors import GraphError
 from core.graph import Tensor
-from core.ops.common import binary, check_dtype, same_dtype, unary
+from core.ops.common import (binary, check_dtype, check_rank, error, same_dtype, scalar_value,
+                             unary)
 from core.registry import Attr, defop, gradient, not_differentiable
 from core.shapes import broadcast, compatible, dims_compatible, merge
 
 FLOATING = dt.FLOATS | dt.COMPLEX
 
 
-def _elementwise(name: str, fn, dtypes=FLOATING, doc: str = ""):
+def _elementwise(name: str, fn, dtypes=FLOATING, out_dtype=None, doc: str = ""):
     """Registers a one-input elementwise op computed by the NumPy function `fn`."""
     def kernel(node, x):
         return fn(x)
     kernel.__doc__ = doc
-    return defop(name, inputs=("x",), infer=unary(dtypes), dtypes=dtypes)(kernel)
+    return defop(name, inputs=("x",), infer=unary(dtypes, out_dtype), dtypes=dtypes)(kernel)
 
 
-def _binary(name: str, fn, dtypes=dt.NUMERIC, out_dtype=None, broadcasts=True, doc: str = ""):
+def _binary(name: str, fn, dtypes=dt.NUMERIC, out_dtype=None, broadcasts=True, doc: str = "",
+            inputs=("x", "y")):
     """Registers a broadcasting two-input op computed by the NumPy function `fn`."""
     def kernel(node, x, y):
         return fn(x, y)
     kernel.__doc__ = doc
-    return defop(name, inputs=("x", "y"), infer=binary(dtypes, out_dtype), dtypes=dtypes,
+    return defop(name, inputs=inputs, infer=binary(dtypes, out_dtype), dtypes=dtypes,
                  broadcasts=broadcasts)(kernel)
 
 
@@ -58,7 +61,14 @@ def _div(x, y):
     return np.true_divide(x, y)
 
 
+def _truncate_div(x, y):
+    """x / y rounded toward zero, for floats too."""
+    return _div(x, y) if x.dtype in dt.INTEGERS else np.trunc(x / y)
+
+
 _binary("Div", _integer_safe(_div))
+_binary("TruncateDiv", _integer_safe(_truncate_div), dt.REAL, doc="x / y rounded toward zero")
+_binary("TruncateMod", _integer_safe(np.fmod), dt.REAL, doc="The remainder of TruncateDiv")
 _binary("FloorDiv", _integer_safe(np.floor_divide), dt.REAL)
 _binary("FloorMod", _integer_safe(np.mod), dt.REAL)
 _binary("Pow", np.power, FLOATING | dt.INDEX)
@@ -67,6 +77,9 @@ _binary("Minimum", np.minimum, dt.REAL)
 _binary("SquaredDifference", lambda x, y: np.square(x - y), FLOATING | dt.INDEX)
 _binary("DivNoNan", lambda x, y: np.where(y == 0, 0, x / np.where(y == 0, 1, y)).astype(x.dtype),
         FLOATING, doc="x / y, and 0 where y is 0")
+_binary("MulNoNan", lambda x, y: np.where(y == 0, 0, x * y), FLOATING,
+        doc="x * y, and 0 where y is 0 (even where x is NaN or infinite)")
+_binary("Atan2", np.arctan2, dt.FLOATS, inputs=("y", "x"), doc="The angle of the point (x, y)")
 
 
 @gradient("AddV2", "Add")
@@ -99,6 +112,21 @@ def _div_no_nan_grad(op, grad):
     x, y = (build.conj(t) for t in op.inputs)
     return (build.op("DivNoNan", grad, y),
             grad * build.op("DivNoNan", build.op("DivNoNan", -x, y), y))
+
+
+@gradient("MulNoNan")
+def _mul_no_nan_grad(op, grad):
+    """As Mul's, each product taken as 0 where its second factor is 0."""
+    x, y = op.inputs
+    return build.op("MulNoNan", grad, y), build.op("MulNoNan", x, grad)
+
+
+@gradient("Atan2")
+def _atan2_grad(op, grad):
+    """d atan2(y, x) = (x dy - y dx) / (x^2 + y^2)."""
+    y, x = op.inputs
+    grad_inv = grad / (build.op("Square", y) + build.op("Square", x))
+    return x * grad_inv, -y * grad_inv
 
 
 @gradient("FloorMod")
@@ -188,6 +216,9 @@ _elementwise("Log1p", np.log1p)
 _elementwise("Abs", np.abs, dt.REAL)
 _elementwise("Sign", np.sign, dt.NUMERIC)
 _elementwise("Floor", np.floor, dt.FLOATS)
+_elementwise("Ceil", np.ceil, dt.FLOATS)
+_elementwise("Rint", np.rint, dt.FLOATS, doc="Rounds half to even")
+_elementwise("Round", np.round, dt.FLOATS, doc="Rounds half to even")
 _elementwise("Sin", np.sin)
 _elementwise("Cos", np.cos)
 _elementwise("Tanh", np.tanh)
@@ -288,6 +319,44 @@ def _conj_grad(op, grad):
     return build.op("Conj", grad) if grad.dtype in dt.COMPLEX else grad
 
 
+def _unary_op(op_type: str):
+    """The op as a function of one tensor, for the table below."""
+    return lambda t: build.op(op_type, t)
+
+
+_cos, _cosh, _sinh, _exp, _sqrt, _square, _reciprocal = map(
+    _unary_op, ("Cos", "Cosh", "Sinh", "Exp", "Sqrt", "Square", "Reciprocal"))
+
+# Trigonometric and hyperbolic functions and expm1, each with its gradient rule
+# rule(grad, x), x the input conjugated: TensorFlow's formulas, term for term.
+for _name, _kernel, _rule in (
+    ("Tan", np.tan, lambda g, x: _square(_reciprocal(_cos(x))) * g),     # sec^2 x
+    ("Asin", np.arcsin, lambda g, x: g * _reciprocal(_sqrt(1 - _square(x)))),
+    ("Acos", np.arccos, lambda g, x: -g * _reciprocal(_sqrt(1 - _square(x)))),
+    ("Atan", np.arctan, lambda g, x: g * _reciprocal(1 + _square(x))),
+    ("Sinh", np.sinh, lambda g, x: g * _cosh(x)),
+    ("Cosh", np.cosh, lambda g, x: g * _sinh(x)),
+    ("Atanh", np.arctanh, lambda g, x: g * _reciprocal(1 - _square(x))),
+    ("Expm1", np.expm1, lambda g, x: g * _exp(x)),
+):
+    _elementwise(_name, _kernel)
+    gradient(_name)(lambda op, grad, rule=_rule: rule(grad, build.conj(op.inputs[0])))
+_elementwise("Asinh", np.arcsinh)
+_elementwise("Acosh", np.arccosh)
+
+
+@gradient("Asinh")
+def _asinh_grad(op, grad):
+    """d asinh(x) = dx / sqrt(1 + x^2) = dx / cosh(y), y = asinh(x)."""
+    return grad / _cosh(build.conj(op.output(0)))
+
+
+@gradient("Acosh")
+def _acosh_grad(op, grad):
+    """d acosh(x) = dx / sqrt(x^2 - 1) = dx / sinh(y), y = acosh(x)."""
+    return grad / _sinh(build.conj(op.output(0)))
+
+
 # -- the helper ops the rules above emit, each differentiable itself --------------------
 
 def _grad_helper(name: str, fn, doc: str):
@@ -354,7 +423,15 @@ for _name, _fn in (("Equal", np.equal), ("NotEqual", np.not_equal), ("Less", np.
             and "Greater" not in _name else dt.REAL, out_dtype=dt.BOOL_, broadcasts=False)
 not_differentiable("Equal", "NotEqual", "Less", "LessEqual", "Greater", "GreaterEqual")
 # TensorFlow registers rules for these that return None: the same as not differentiable.
-not_differentiable("Floor", "FloorDiv")
+not_differentiable("Floor", "Ceil", "Rint", "Round", "FloorDiv", "TruncateDiv")
+
+_binary("LogicalAnd", np.logical_and, dt.BOOL, broadcasts=False)
+_binary("LogicalOr", np.logical_or, dt.BOOL, broadcasts=False)
+_elementwise("LogicalNot", np.logical_not, dt.BOOL)
+_elementwise("IsNan", np.isnan, dt.FLOATS, out_dtype=dt.BOOL_)
+_elementwise("IsInf", np.isinf, dt.FLOATS, out_dtype=dt.BOOL_)
+_elementwise("IsFinite", np.isfinite, dt.FLOATS, out_dtype=dt.BOOL_)
+not_differentiable("LogicalAnd", "LogicalOr", "LogicalNot", "IsNan", "IsInf", "IsFinite")
 
 
 def _select_infer(node):
@@ -429,3 +506,56 @@ def _cast_grad(op, grad):
     if source in FLOATING and grad.dtype in FLOATING:
         return build.cast(grad, source)
     return None
+
+
+# -- clipping and LinSpace ---------------------------------------------------------------
+
+def _clip_infer(node):
+    t, low, high = node.inputs
+    dtype = same_dtype(node, [t, low, high], dt.REAL)
+    for what, bound in (("clip_value_min", low), ("clip_value_max", high)):
+        if bound.shape != () and not compatible(bound.shape, t.shape):
+            raise error(node, f"{what} {bound.name!r} must be a scalar or shaped like t")
+    return [(dtype, t.shape)]
+
+
+@defop("ClipByValue", inputs=("t", "clip_value_min", "clip_value_max"), infer=_clip_infer,
+       dtypes=dt.REAL, broadcasts=True)
+def clip_by_value(node, t, low, high):
+    """max(min(t, clip_value_max), clip_value_min): clip_value_min wins where the bounds cross;
+    each bound a scalar or shaped like t."""
+    if low.shape not in ((), t.shape) or high.shape not in ((), t.shape):
+        raise ValueError("clip_value_min and clip_value_max must be scalars or shaped like t")
+    return np.maximum(np.minimum(t, high), low)
+
+
+@gradient("ClipByValue")
+def _clip_by_value_grad(op, grad):
+    """The gradient goes to t where min <= t <= max (the bounds included), to min where
+    t < min, to max where t > max."""
+    t, low, high = op.inputs
+    below, above = build.op("Less", t, low), build.op("Greater", t, high)
+    zeros = build.zeros_like(grad)
+    return (build.select(build.op("LogicalOr", below, above), zeros, grad),
+            build.select(below, grad, zeros), build.select(above, grad, zeros))
+
+
+def _lin_space_infer(node):
+    start, stop, num = node.inputs
+    for what, t in zip(("start", "stop", "num"), node.inputs):
+        check_rank(node, t, 0, what=what)
+    count = scalar_value(node, num, "num")
+    if count is not None and count <= 0:
+        raise error(node, f"num must be positive, got {count}")
+    return [(same_dtype(node, [start, stop], dt.FLOATS), (count,))]
+
+
+@defop("LinSpace", inputs=("start", "stop", "num"), infer=_lin_space_infer, dtypes=dt.FLOATS)
+def lin_space(node, start, stop, num):
+    """`num` evenly spaced values from `start` to `stop`, both included."""
+    if num <= 0:
+        raise ValueError(f"Requires num > 0: {num}")
+    return np.linspace(start, stop, int(num), dtype=start.dtype)
+
+
+not_differentiable("LinSpace")

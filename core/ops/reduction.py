@@ -232,17 +232,19 @@ def _arg_grad(op, grad):
 SCAN_ATTRS = {"exclusive": Attr("bool", False), "reverse": Attr("bool", False)}
 
 
-def _scan_infer(node):
-    x, axis_t = node.inputs
-    check_dtype(node, x, dt.NUMERIC)
-    check_rank(node, axis_t, 0, what="axis")
-    axis = scalar_value(node, axis_t, "axis")
-    if axis is not None and x.shape is not None:
-        axis_in(node, axis, len(x.shape))
-    return [(x.dtype, x.shape)]
+def _scan_infer(allowed):
+    def infer(node):
+        x, axis_t = node.inputs
+        check_dtype(node, x, allowed)
+        check_rank(node, axis_t, 0, what="axis")
+        axis = scalar_value(node, axis_t, "axis")
+        if axis is not None and x.shape is not None:
+            axis_in(node, axis, len(x.shape))
+        return [(x.dtype, x.shape)]
+    return infer
 
 
-def _scan(name: str, fn, identity: int):
+def _scan(name: str, fn, identity, what: str, allowed=dt.NUMERIC):
     def kernel(node, x, axis):
         if not -x.ndim <= axis < x.ndim:
             raise ValueError(f"Expected scan axis in the range [{-x.ndim}, {x.ndim}), but "
@@ -256,14 +258,15 @@ def _scan(name: str, fn, identity: int):
         if node.attrs["reverse"]:
             out = out[::-1]
         return np.ascontiguousarray(np.moveaxis(out, 0, int(axis)))
-    kernel.__doc__ = (f"The running {name[3:].lower()} along `axis`; `exclusive` leaves out "
-                      f"the current element, `reverse` runs from the end.")
-    defop(name, inputs=("x", "axis"), infer=_scan_infer, attrs=SCAN_ATTRS,
-          dtypes=dt.NUMERIC)(kernel)
+    kernel.__doc__ = (f"The running {what} along `axis`; `exclusive` leaves out the current "
+                      f"element, `reverse` runs from the end.")
+    defop(name, inputs=("x", "axis"), infer=_scan_infer(allowed), attrs=SCAN_ATTRS,
+          dtypes=allowed)(kernel)
 
 
-_scan("Cumsum", np.cumsum, 0)
-_scan("Cumprod", np.cumprod, 1)
+_scan("Cumsum", np.cumsum, 0, "sum")
+_scan("Cumprod", np.cumprod, 1, "product")
+_scan("CumulativeLogsumexp", np.logaddexp.accumulate, -np.inf, "log(sum(exp))", dt.FLOATS)
 
 
 def _cumsum(x, axis, exclusive, reverse):
@@ -283,3 +286,22 @@ def _cumprod_grad(op, grad):
     x, axis = op.inputs
     out = _cumsum(op.output(0) * grad, axis, op.attrs["exclusive"], not op.attrs["reverse"])
     return build.op("DivNoNan", out, x), None
+
+
+@gradient("CumulativeLogsumexp")
+def _cumulative_logsumexp_grad(op, grad):
+    """d x_i = sum over the outputs j that x_i feeds of grad_j exp(x_i - out_j), summed in
+    log space as TensorFlow: exp(x + the scan run the other way of log(grad) - out), for
+    the positive and the negative part of grad apart (the log of 0 taken as the lowest
+    finite value)."""
+    x, axis = op.inputs
+    out = op.output(0)
+    zero, lowest = build.constant(grad, 0), build.constant(grad, np.finfo(grad.dtype).min)
+
+    def part(mask, magnitude):
+        log_grad = build.select(mask, build.op("Log", magnitude), lowest)
+        scan = build.op("CumulativeLogsumexp", log_grad - out, axis,
+                        exclusive=op.attrs["exclusive"], reverse=not op.attrs["reverse"])
+        return build.op("Exp", scan + x)
+    positive = part(build.op("Greater", grad, zero), grad)
+    return positive - part(build.op("Less", grad, zero), -grad), None

@@ -1,8 +1,8 @@
-"""Slicing and its inverses: Slice, StridedSlice, the pads, gathers and segment sums.
+"""Slicing and its inverses: Slice, StridedSlice, the pads and the gathers.
 
 Each slicing op's gradient is its inverse (Slice <-> Pad, StridedSlice <-> StridedSliceGrad,
-MirrorPad <-> MirrorPadGrad, GatherV2 <-> UnsortedSegmentSum), so every order of gradient
-is built from the ops of this module.
+MirrorPad <-> MirrorPadGrad, GatherV2 <-> UnsortedSegmentSum of core/ops/segment.py), so
+every order of gradient is built from the ops of these two modules.
 """
 
 import numpy as np
@@ -365,7 +365,7 @@ def _mirror_pad_grad_grad(op, grad):
     return build.op("MirrorPad", grad, op.inputs[1], mode=op.attrs["mode"]), None
 
 
-# -- gathering and segment sums ------------------------------------------------------------
+# -- gathering ---------------------------------------------------------------------------
 
 def _gather_shape(node, params, indices, axis, batch_dims):
     """params[:axis] + indices[batch_dims:] + params[axis + 1:], the batch dimensions
@@ -567,52 +567,3 @@ def _rows_gradient(params, indices, grad) -> IndexedSlices:
         values_shape = build.int_vector(grad, [count] + tail)
     values = build.reshape(grad, values_shape)
     return IndexedSlices(values, build.reshape(indices, [-1]), build.shape(params))
-
-
-def _unsorted_segment_sum_infer(node):
-    data, ids, num_t = node.inputs
-    check_dtype(node, data, dt.NUMERIC, "data")
-    check_dtype(node, ids, dt.INDEX, "segment_ids")
-    check_rank(node, num_t, 0, what="num_segments")
-    num = scalar_value(node, num_t, "num_segments")
-    if num is not None and num < 0:
-        raise error(node, f"num_segments must be >= 0, got {num}")
-    if data.shape is None or ids.shape is None:
-        return [(data.dtype, None)]
-    k = len(ids.shape)
-    if len(data.shape) < k or not compatible(data.shape[:k], ids.shape):
-        raise error(node, f"segment_ids.shape {format_shape(ids.shape)} must be a prefix of "
-                          f"data.shape {format_shape(data.shape)}")
-    return [(data.dtype, (num,) + data.shape[k:])]
-
-
-@defop("UnsortedSegmentSum", inputs=("data", "segment_ids", "num_segments"),
-       infer=_unsorted_segment_sum_infer, dtypes=dt.NUMERIC)
-def unsorted_segment_sum(node, data, ids, num):
-    """output[i, ...] = sum of data[j..., ...] over the j with segment_ids[j...] = i;
-    data under a negative id is dropped."""
-    num = int(num)
-    if data.shape[:ids.ndim] != ids.shape or np.any(ids >= num):
-        raise ValueError(f"segment_ids must be a prefix of data's shape {list(data.shape)} "
-                         f"with ids below num_segments = {num}")
-    out = np.zeros((num,) + data.shape[ids.ndim:], dtype=data.dtype)
-    keep = ids >= 0
-    np.add.at(out, ids[keep], data[keep])
-    return out
-
-
-@gradient("UnsortedSegmentSum")
-def _unsorted_segment_sum_grad(op, grad):
-    """Each element gets its segment's gradient, zero under a negative id (TensorFlow's
-    _GatherDropNegatives): where(ids >= 0, gather(grad, max(ids, 0)), 0)."""
-    ids = op.inputs[1]
-    zero = build.constant(ids, 0)
-    gathered = build.gather(grad, build.op("Maximum", ids, zero))
-    is_positive = build.op("GreaterEqual", ids, zero)
-    if grad.shape is not None and ids.shape is not None:
-        extra = [1] * (len(grad.shape) - 1)
-        is_positive = build.reshape(is_positive, build.int_vector(ids, build.dims(ids) + extra))
-    else:
-        extra = build.fill(build.reshape(build.rank(grad) - 1, [1]), build.int_constant(ids, 1))
-        is_positive = build.reshape(is_positive, build.concat([build.shape(ids), extra], 0))
-    return build.select(is_positive, gathered, build.constant(grad, 0)), None, None

@@ -26,6 +26,8 @@ class Case:
     second_order: bool = True       # and the second-order one
     no_gradient: bool = False       # no gradient flows through the op: tf.gradients gives None
     tf: bool = True                 # compare values and gradients with TensorFlow
+    loss_outputs: tuple | None = None  # outputs in the loss; default: every trainable one
+    tf_unspecified: tuple = ()      # outputs TensorFlow leaves uninitialised: not compared
     rtol: float = 1e-4
     atol: float = 1e-6
 
@@ -48,6 +50,7 @@ class Built:
     xs: list[Tensor]                  # the differentiated inputs' placeholders
     feeds: dict[Tensor, np.ndarray]
     outputs: list[Tensor]
+    loss_outputs: tuple | None = None
 
 
 def build_case(case: Case, unknown_dims: bool = False, unknown_ranks: bool = False) -> Built:
@@ -71,7 +74,7 @@ def build_case(case: Case, unknown_dims: bool = False, unknown_ranks: bool = Fal
     feeds = {graph.tensor(ref): value for ref, value in zip(refs, case.inputs)
              if graph.tensor(ref).node.op == "Placeholder"}
     xs = [graph.tensor(f"x{i}") for i in case.differentiated]
-    return Built(graph, xs, feeds, graph.node("y").outputs)
+    return Built(graph, xs, feeds, graph.node("y").outputs, case.loss_outputs)
 
 
 def check_forward(case: Case, unknown_dims: bool = False,
@@ -92,8 +95,8 @@ def weighted_loss(built: Built, seed: int = 0) -> Tensor:
     rng = np.random.default_rng(seed)
     values = core.evaluate(built.graph, built.outputs, built.feeds)
     terms = []
-    for t, value in zip(built.outputs, values):
-        if dt.is_trainable(t.dtype):
+    for i, (t, value) in enumerate(zip(built.outputs, values)):
+        if dt.is_trainable(t.dtype) and (built.loss_outputs is None or i in built.loss_outputs):
             w = built.graph.constant(rng.uniform(0.5, 1.5, value.shape).astype(t.dtype))
             terms.append(build.reduce_sum(t * w, list(range(value.ndim))))
     assert terms, "the op has no trainable output"

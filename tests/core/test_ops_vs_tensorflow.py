@@ -35,7 +35,8 @@ def test_op_matches_tensorflow(case):
     for i, (a, b) in enumerate(zip(ours, theirs)):
         assert a.dtype == b.dtype, f"{case} output {i} dtype"
         assert a.shape == b.shape, f"{case} output {i} shape"
-        _assert_close(a, b, case, f"output {i}")
+        if i not in case.tf_unspecified:
+            _assert_close(a, b, case, f"output {i}")
     if not trainable:
         return
 

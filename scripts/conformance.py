@@ -45,7 +45,8 @@ def _close(ours, theirs, dtype) -> float | None:
         if (ours is not None and np.any(ours)) or (theirs is not None and np.any(theirs)):
             return float("inf")
         return None
-    ours, theirs = np.asarray(ours, np.float64), np.asarray(theirs, np.float64)
+    kind = np.complex128 if np.iscomplexobj(ours) or np.iscomplexobj(theirs) else np.float64
+    ours, theirs = np.asarray(ours, kind), np.asarray(theirs, kind)
     if ours.shape != theirs.shape:
         return float("inf")
     tol = TOLERANCE[np.dtype(dtype)]

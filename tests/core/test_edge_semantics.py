@@ -285,3 +285,25 @@ def test_segment_extrema_keep_a_nan_until_a_later_value_replaces_it(op):
     ids = np.array([0, 0, 1, 1, 2, 2, 2], np.int32)
     inputs = [data, ids] + ([np.array(3, np.int32)] if op.startswith("Unsorted") else [])
     np.testing.assert_array_equal(values_both(op, inputs), [1, np.nan, 2])
+
+
+def test_sqrt_at_zero_has_an_infinite_gradient():
+    (dx,) = gradients_both("Sqrt", [np.array([0.0, 4.0])])
+    assert dx[0] == np.inf and dx[1] == 0.25
+
+
+def test_div_no_nan_at_y_zero_gives_zero_value_and_gradients():
+    dx, dy = gradients_both("DivNoNan", [np.array([3.0, 2.0]), np.array([0.0, 4.0])])
+    assert dx.tolist() == [0.0, 0.25] and dy.tolist() == [0.0, -0.125]
+
+
+def test_pow_at_x_zero_and_its_exponent_gradient_for_x_not_positive():
+    dx, dy = gradients_both("Pow", [np.array([0.0, -2.0, 3.0]), np.array([2.0, 2.0, 2.0])])
+    assert dx.tolist() == [0.0, -4.0, 6.0]
+    assert dy[0] == 0.0 and dy[1] == 0.0 and dy[2] == pytest.approx(9 * np.log(3.0))
+
+
+def test_cumprod_with_a_zero_as_tensorflow():
+    # TensorFlow's rule divides by x (DivNoNan): at the zero it gives 0, not the exact 8
+    (dx,) = gradients_both("Cumprod", [np.array([2.0, 0.0, 3.0]), np.array(0, np.int32)])
+    assert dx.tolist() == [1.0, 0.0, 0.0]

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from core.errors import DeadlineExceeded, GraphError, ResourceLimitError
-from core.graph import Graph, Node, Tensor
+from core.graph import FOLD_MAX_ELEMENTS, Graph, Node, Tensor
 from core.shapes import compatible, format_shape, num_elements
 
 
@@ -75,21 +75,34 @@ class Plan:
                 live -= sizes[slot]
         return peak, peak_node
 
-    def run(self, feeds: Mapping[Tensor, np.ndarray],
-            deadline: float | None = None) -> list[np.ndarray]:
+    def run(self, feeds: Mapping[Tensor, np.ndarray], deadline: float | None = None,
+            max_bytes: int | None = None) -> list[np.ndarray]:
         """The fetches' values; `feeds` must hold a value for every tensor of `fed`. Past
-        `deadline` (a time.monotonic() value) the run stops between two nodes."""
+        `deadline` (a time.monotonic() value) the run stops between two nodes. With
+        `max_bytes`, a node whose output sizes are not known statically has them inferred
+        from its actual inputs before it runs, and the run stops (ResourceLimitError) when
+        they would take the memory held at once over `max_bytes`."""
         values: list = [None] * self.num_slots
+        sizes = [0] * self.num_slots
         for slot, t in enumerate(self.fed):
             values[slot] = _check_feed(t, feeds[t])
+            sizes[slot] = values[slot].nbytes
+        live = sum(sizes)
         with np.errstate(all="ignore"):
             for step in self.steps:
                 node = step.node
                 if deadline is not None and time.monotonic() > deadline:
                     raise DeadlineExceeded(f"the evaluation ran out of time before node "
                                            f"{node.name!r} ({node.op})", node.name)
+                inputs = [values[i] for i in step.inputs]
+                if max_bytes is not None and not _sizes_known(node):
+                    needed = live + _output_bytes(node, inputs)
+                    if needed > max_bytes:
+                        raise ResourceLimitError(
+                            f"node {node.name!r} ({node.op}) would take the memory held at "
+                            f"once to {needed} bytes, over the limit of {max_bytes}", node.name)
                 try:
-                    result = node.opdef.kernel(node, *[values[i] for i in step.inputs])
+                    result = node.opdef.kernel(node, *inputs)
                 except MemoryError:
                     raise ResourceLimitError(f"node {node.name!r} ({node.op}) needs more memory "
                                              f"than is available", node.name) from None
@@ -100,8 +113,12 @@ class Plan:
                     result = (result,)
                 for index, slot in step.outputs:
                     values[slot] = result[index]
+                    if max_bytes is not None:
+                        sizes[slot] = getattr(result[index], "nbytes", 0)
+                        live += sizes[slot]
                 for slot in step.frees:
                     values[slot] = None
+                    live -= sizes[slot]
         return [np.asarray(values[slot]) for slot in self.fetch_slots]
 
 
@@ -110,6 +127,27 @@ def evaluate(graph: Graph, fetches: Sequence[Tensor],
     """The values of `fetches` given `feeds` (any tensor may be fed, placeholders must be)."""
     feeds = feeds or {}
     return Plan(graph, fetches, feeds).run(feeds)
+
+
+def _sizes_known(node: Node) -> bool:
+    return all(shape is not None and None not in shape for shape in node.output_shapes)
+
+
+def _output_bytes(node: Node, arrays: list) -> int:
+    """The bytes `node`'s outputs will take given its input values: its shape rule run on a
+    copy of it whose inputs have those shapes (and those values, when small enough to be
+    read as constants: shapes, axes). An output whose size is still unknown counts 0."""
+    probe_graph = Graph()
+    inputs = []
+    for array in map(np.asarray, arrays):
+        if array.size <= FOLD_MAX_ELEMENTS:
+            inputs.append(probe_graph.constant(array))
+        else:
+            inputs.append(probe_graph.emit("Placeholder", [], dtype=array.dtype,
+                                           shape=list(array.shape)).output(0))
+    probe = Node(probe_graph, node.name, node.opdef, inputs, [], node.attrs)
+    return sum((num_elements(shape) or 0) * dtype.itemsize
+               for dtype, shape in node.opdef.infer(probe))
 
 
 def _check_feed(t: Tensor, value) -> np.ndarray:

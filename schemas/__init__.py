@@ -10,6 +10,7 @@ from schemas.gradients import (
 )
 from schemas.graph import GraphModel, NodeModel, TensorSpec, encode_outputs
 from schemas.health import Health
+from schemas.limits import DecodeLimits, LimitExceeded
 from schemas.ops import OpsResponse, describe_ops
 from schemas.problem import Problem
 from schemas.run import RunCall, RunRequest, RunResponse, decode_run_request, encode_run_response
@@ -17,6 +18,6 @@ from schemas.tensors import DecodeError, TensorValue, decode_tensor, encode_tens
 
 __all__ = ["GradientCall", "GradientRequest", "GradientResponse", "decode_request",
            "encode_response", "GraphModel", "NodeModel", "TensorSpec", "encode_outputs",
-           "Health", "OpsResponse", "describe_ops", "Problem", "RunCall", "RunRequest",
+           "Health", "DecodeLimits", "LimitExceeded", "OpsResponse", "describe_ops", "Problem", "RunCall", "RunRequest",
            "RunResponse", "decode_run_request", "encode_run_response", "DecodeError",
            "TensorValue", "decode_tensor", "encode_tensor"]

@@ -6,8 +6,9 @@ from typing import Annotated
 import numpy as np
 from pydantic import Field
 
-from core import NodeDef, ResourceLimitError
+from core import NodeDef
 from schemas.graph import GraphModel, is_tensor_value, to_node_defs
+from schemas.limits import DecodeLimits, LimitExceeded
 from schemas.tensors import Encoding, TensorValue, decode_tensor
 
 Ref = Annotated[str, Field(description="A tensor reference: `node` (output 0) or `node:k`.",
@@ -16,19 +17,24 @@ Feeds = Annotated[dict[Ref, TensorValue], Field(
     description="Tensor reference -> value; every placeholder the results need.")]
 
 
-def as_list(refs: str | list[str]) -> list[str]:
-    return [refs] if isinstance(refs, str) else refs
+def decode_graph(graph: GraphModel, limits: DecodeLimits) -> list[NodeDef]:
+    if len(graph.nodes) > limits.max_nodes:
+        raise LimitExceeded("max_nodes", f"the graph has {len(graph.nodes)} nodes, over the "
+                            f"limit of {limits.max_nodes}")
+    return to_node_defs(graph, limits)
 
 
-def decode_graph(graph: GraphModel, max_nodes: int, max_elements: int) -> list[NodeDef]:
-    if len(graph.nodes) > max_nodes:
-        raise ResourceLimitError(f"the graph has {len(graph.nodes)} nodes, over the limit "
-                                 f"of {max_nodes} (GRADSERVE_MAX_NODES)")
-    return to_node_defs(graph, max_elements)
+def decode_refs(refs: str | list[str], what: str, limits: DecodeLimits) -> list[str]:
+    """`refs` as a list, each checked against the name length limit."""
+    refs = [refs] if isinstance(refs, str) else refs
+    for ref in refs:
+        limits.check_length(ref, f"a reference in {what}")
+    return refs
 
 
-def decode_feeds(feeds: dict[str, TensorValue], max_elements: int) -> dict[str, np.ndarray]:
-    return {ref: decode_tensor(value, f"feeds[{ref!r}]", max_elements)
+def decode_feeds(feeds: dict[str, TensorValue], limits: DecodeLimits) -> dict[str, np.ndarray]:
+    decode_refs(list(feeds), "feeds", limits)
+    return {ref: decode_tensor(value, f"feeds[{ref!r}]", limits.max_tensor_elements)
             for ref, value in feeds.items()}
 
 

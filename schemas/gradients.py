@@ -8,8 +8,9 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, WithJsonSchema
 from pydantic_core import to_json
 
 from core import NodeDef
-from schemas.common import Feeds, Ref, as_list, decode_feeds, decode_graph, encoding_used
+from schemas.common import Feeds, Ref, decode_feeds, decode_graph, decode_refs, encoding_used
 from schemas.graph import GraphModel, TensorSpec, encode_graph
+from schemas.limits import DecodeLimits
 from schemas.tensors import Encoding, TensorValue, decode_tensor, encode_tensor
 
 AGGREGATION_METHODS = ["add_n", "default", "experimental_tree", "experimental_accumulate_n"]
@@ -81,25 +82,28 @@ class GradientCall:
     evaluate: bool
 
 
-def decode_request(request: GradientRequest, max_nodes: int, max_elements: int) -> GradientCall:
+def decode_request(request: GradientRequest, limits: DecodeLimits) -> GradientCall:
     grad_ys = None if request.grad_ys is None else [
-        decode_tensor(g, f"grad_ys[{i}]", max_elements) if isinstance(g, TensorValue) else g
+        decode_tensor(g, f"grad_ys[{i}]", limits.max_tensor_elements)
+        if isinstance(g, TensorValue) else g
         for i, g in enumerate(request.grad_ys)]
+    decode_refs([g for g in grad_ys or () if isinstance(g, str)], "grad_ys", limits)
+    limits.check_length(request.name, "name")
     values = [*request.feeds.values(),
               *(g for g in request.grad_ys or () if isinstance(g, TensorValue))]
     return GradientCall(
-        node_defs=decode_graph(request.graph, max_nodes, max_elements),
-        ys=as_list(request.ys),
-        xs=as_list(request.xs),
+        node_defs=decode_graph(request.graph, limits),
+        ys=decode_refs(request.ys, "ys", limits),
+        xs=decode_refs(request.xs, "xs", limits),
         grad_ys=grad_ys,
-        stop_gradients=as_list(request.stop_gradients),
-        feeds=decode_feeds(request.feeds, max_elements),
+        stop_gradients=decode_refs(request.stop_gradients, "stop_gradients", limits),
+        feeds=decode_feeds(request.feeds, limits),
         options={"name": request.name, "gate_gradients": request.gate_gradients,
                  "aggregation_method": request.aggregation_method,
                  "unconnected_gradients": request.unconnected_gradients},
         encoding=request.encoding or encoding_used(request.graph, values),
         return_graph=request.return_graph,
-        fetches=as_list(request.fetches),
+        fetches=decode_refs(request.fetches, "fetches", limits),
         evaluate=request.evaluate,
     )
 

@@ -6,6 +6,7 @@ attribute kinds. Going back, arrays become tensor objects, dtypes their names an
 tuples lists.
 """
 
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -13,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from core import NodeDef
 from core.graph import Node
+from schemas.limits import DecodeLimits
 from schemas.tensors import DecodeError, Encoding, TensorValue, decode_tensor, encode_tensor
 
 
@@ -44,11 +46,39 @@ def is_tensor_value(value: Any) -> bool:
     return isinstance(value, dict) and "dtype" in value and ("data" in value or "b64" in value)
 
 
-def to_node_defs(graph: GraphModel, max_elements: int) -> list[NodeDef]:
+def to_node_defs(graph: GraphModel, limits: DecodeLimits) -> list[NodeDef]:
+    for node in graph.nodes:
+        _check_lengths(node, limits)
     return [NodeDef(node.name, node.op, list(node.inputs),
-                    {name: _decode_attr(value, node.name, name, max_elements)
+                    {name: _decode_attr(value, node.name, name, limits.max_tensor_elements)
                      for name, value in node.attrs.items()})
             for node in graph.nodes]
+
+
+def _check_lengths(node: NodeModel, limits: DecodeLimits) -> None:
+    limits.check_length(node.name, "a node name")
+    limits.check_length(node.op, f"the op of node {node.name!r}", node.name)
+    for ref in node.inputs:
+        limits.check_length(ref, f"an input reference of node {node.name!r}", node.name)
+    for name, value in node.attrs.items():
+        limits.check_length(name, f"an attribute name of node {node.name!r}", node.name)
+        for text in _strings(value):
+            limits.check_length(text, f"a string in attribute {name!r} of node {node.name!r}",
+                                node.name)
+
+
+def _strings(value: Any) -> Iterator[str]:
+    """The strings in an attribute value, at any depth, outside tensor values."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            yield item
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, dict) and not is_tensor_value(item):
+            stack.extend(item)
+            stack.extend(item.values())
 
 
 def encode_graph(node_defs: list[NodeDef], encoding: Encoding) -> dict[str, Any]:

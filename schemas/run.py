@@ -7,8 +7,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic_core import to_json
 
 from core import NodeDef
-from schemas.common import Feeds, Ref, as_list, decode_feeds, decode_graph, encoding_used
+from schemas.common import Feeds, Ref, decode_feeds, decode_graph, decode_refs, encoding_used
 from schemas.graph import GraphModel
+from schemas.limits import DecodeLimits
 from schemas.tensors import Encoding, TensorValue, encode_tensor
 
 
@@ -37,10 +38,10 @@ class RunCall:
     encoding: Encoding
 
 
-def decode_run_request(request: RunRequest, max_nodes: int, max_elements: int) -> RunCall:
-    return RunCall(node_defs=decode_graph(request.graph, max_nodes, max_elements),
-                   fetches=as_list(request.fetches),
-                   feeds=decode_feeds(request.feeds, max_elements),
+def decode_run_request(request: RunRequest, limits: DecodeLimits) -> RunCall:
+    return RunCall(node_defs=decode_graph(request.graph, limits),
+                   fetches=decode_refs(request.fetches, "fetches", limits),
+                   feeds=decode_feeds(request.feeds, limits),
                    encoding=request.encoding or encoding_used(request.graph,
                                                               list(request.feeds.values())))
 

@@ -15,8 +15,8 @@ from typing import Annotated, Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, WithJsonSchema, model_validator
 
-from core import ResourceLimitError
 from core.dtypes import DTYPES
+from schemas.limits import LimitExceeded
 
 Encoding = Literal["data", "b64"]
 
@@ -75,8 +75,8 @@ def decode_tensor(value: TensorValue, where: str, max_elements: int,
     shape = tuple(value.shape)
     size = math.prod(shape)
     if size > max_elements:
-        raise ResourceLimitError(f"{where}: {size} elements is over the limit of {max_elements} "
-                                 f"(GRADSERVE_MAX_TENSOR_ELEMENTS)", node)
+        raise LimitExceeded("max_tensor_elements", f"{where}: {size} elements is over the "
+                            f"limit of {max_elements}", node)
     if value.b64 is not None:
         return _from_b64(value.b64, dtype, shape, where, node)
     return _from_data(value.data, dtype, shape, where, node)
@@ -99,11 +99,15 @@ def encode_tensor(array: np.ndarray, encoding: Encoding) -> dict[str, Any]:
 
 def _from_b64(text: str, dtype: np.dtype, shape: tuple[int, ...], where: str,
               node: str | None) -> np.ndarray:
+    expected = math.prod(shape) * dtype.itemsize
+    characters = 4 * -(-expected // 3)
+    if len(text) != characters:  # refused before decoding, however long the text
+        raise DecodeError(f"{where}: b64 has {len(text)} characters, but the base64 of "
+                          f"{_describe(dtype, shape)} ({expected} bytes) has {characters}", node)
     try:
         raw = base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError) as error:
         raise DecodeError(f"{where}: b64 is not valid base64 ({error})", node) from None
-    expected = math.prod(shape) * dtype.itemsize
     if len(raw) != expected:
         raise DecodeError(f"{where}: b64 holds {len(raw)} bytes, but {_describe(dtype, shape)} "
                           f"needs {expected}", node)
@@ -148,8 +152,8 @@ def _with_non_finite(data: list, where: str, node: str | None) -> np.ndarray:
     for i, item in enumerate(items.flat):
         if isinstance(item, str):
             if item not in NON_FINITE:
-                raise DecodeError(f"{where}: data[{i}] is the string {item!r}; the only strings "
-                                  f"allowed are {', '.join(map(repr, NON_FINITE))}", node)
+                raise DecodeError(f"{where}: data[{i}] is the string {item[:40]!r}; the only "
+                                  f"strings allowed are {', '.join(map(repr, NON_FINITE))}", node)
             item = NON_FINITE[item]
         elif not isinstance(item, (int, float)):
             raise DecodeError(f"{where}: data[{i}] is {_JSON_NAMES.get(type(item), 'a list')}, "

@@ -2,6 +2,7 @@
 whose `exception` names what `tf.gradients` raises for the same mistake."""
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
 
@@ -10,39 +11,83 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from core import GradientTypeError, GraphError, NoGradientError, ResourceLimitError
+from core import (
+    DeadlineExceeded,
+    GradientTypeError,
+    GraphError,
+    NoGradientError,
+    ResourceLimitError,
+)
 from schemas import DecodeError
+from service import metrics
 
 PROBLEM_JSON = "application/problem+json"
+WWW_AUTHENTICATE = 'Bearer realm="gradserve"'
 
-# exception -> (status, title, the builtin exception tf.gradients raises)
-CLIENT_ERRORS: dict[type[Exception], tuple[int, str, str]] = {
-    ResourceLimitError: (413, "Over the configured limits", "ValueError"),
-    NoGradientError: (422, "No gradient defined", "LookupError"),
-    GradientTypeError: (422, "Invalid argument type", "TypeError"),
-    GraphError: (422, "Invalid argument", "ValueError"),
-    DecodeError: (422, "Invalid tensor value", "ValueError"),
+
+class MissingApiKey(Exception):
+    """An API key is required and the request has none."""
+
+
+class WrongApiKey(Exception):
+    """The request's API key is not one of the configured keys."""
+
+
+class UnsupportedMediaType(Exception):
+    """A body that is not JSON by its Content-Type, or compressed (Content-Encoding)."""
+
+
+class Overloaded(Exception):
+    """Every evaluation slot of this worker process is taken: refused, not queued."""
+
+
+@dataclass(frozen=True)
+class ErrorKind:
+    status: int
+    title: str
+    exception: str | None = None  # the builtin tf.gradients raises for the same mistake
+    limit: str | None = None      # the limit refusing it (the error's own `limit` if it has one)
+    retry: bool = False           # carries Retry-After (GRADSERVE_RETRY_AFTER_SECONDS)
+    challenge: bool = False       # carries WWW-Authenticate
+
+
+# The one table: exception class -> its problem. A subclass takes its nearest base's entry.
+ERRORS: dict[type[Exception], ErrorKind] = {
+    ResourceLimitError: ErrorKind(413, "Over the configured limits", "ValueError", limit="memory"),
+    NoGradientError: ErrorKind(422, "No gradient defined", "LookupError"),
+    GradientTypeError: ErrorKind(422, "Invalid argument type", "TypeError"),
+    GraphError: ErrorKind(422, "Invalid argument", "ValueError"),
+    DecodeError: ErrorKind(422, "Invalid tensor value", "ValueError"),
+    MissingApiKey: ErrorKind(401, "API key required", challenge=True),
+    WrongApiKey: ErrorKind(403, "API key not accepted", challenge=True),
+    UnsupportedMediaType: ErrorKind(415, "Unsupported media type"),
+    Overloaded: ErrorKind(429, "Too many evaluations at once", limit="max_concurrent_evaluations",
+                          retry=True),
+    DeadlineExceeded: ErrorKind(503, "Evaluation timed out", limit="eval_timeout_seconds",
+                                retry=True),
 }
 
 _DESCRIPTIONS = {
     400: "Malformed request: not JSON, or not shaped as the schema says (ValueError).",
-    413: "The body, a tensor or the graph is over the configured limits (ValueError).",
+    401: "An API key is required (GRADSERVE_API_KEYS is set) and none was given.",
+    403: "The API key given is not one of GRADSERVE_API_KEYS.",
+    413: "The body, a tensor, a name, the graph or the memory an evaluation needs is over the "
+         "configured limits (ValueError).",
+    415: "The body is not JSON by its Content-Type, or is compressed (Content-Encoding).",
     422: "Invalid arguments or graph (ValueError), an op without a gradient on the path "
          "(LookupError), or a dtype tf.gradients refuses (TypeError).",
+    429: "This worker evaluates GRADSERVE_MAX_CONCURRENT_EVALUATIONS requests already; retry "
+         "after Retry-After seconds.",
     500: "Unexpected server error; the request id finds it in the server log.",
+    503: "The evaluation ran past GRADSERVE_EVAL_TIMEOUT_SECONDS and was stopped.",
 }
 _MAX_VALIDATION_ERRORS = 5
-
-
-class BodyTooLarge(HTTPException):
-    def __init__(self, max_bytes: int):
-        super().__init__(413, f"The request body is over the limit of {max_bytes} bytes "
-                              f"(GRADSERVE_MAX_BODY_BYTES).")
+_MAX_DETAIL_CHARACTERS = 2000  # a detail quoting a huge input is cut here
 
 
 def install(app: FastAPI) -> None:
-    for exception in CLIENT_ERRORS:
-        app.add_exception_handler(exception, _client_error)
+    for exception in ERRORS:
+        app.add_exception_handler(exception, _known_error)
     app.add_exception_handler(RequestValidationError, _malformed)
     app.add_exception_handler(HTTPException, _http_error)
 
@@ -57,6 +102,8 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
 def problem(request_id: str | None, status: int, title: str, detail: str,
             exception: str | None = None, node: str | None = None,
             headers: dict[str, str] | None = None) -> JSONResponse:
+    if len(detail) > _MAX_DETAIL_CHARACTERS:
+        detail = detail[:_MAX_DETAIL_CHARACTERS] + " [...]"
     body = {"type": "about:blank", "title": title, "status": status, "detail": detail,
             "exception": exception, "node": node, "request_id": request_id}
     return JSONResponse({k: v for k, v in body.items() if v is not None}, status_code=status,
@@ -80,10 +127,18 @@ def _respond(request: Request, status: int, title: str, detail: str,
                    exception, node, headers)
 
 
-async def _client_error(request: Request, error: Exception) -> JSONResponse:
-    status, title, exception = next(entry for cls, entry in CLIENT_ERRORS.items()
-                                    if isinstance(error, cls))
-    return _respond(request, status, title, str(error), exception, getattr(error, "node", None))
+async def _known_error(request: Request, error: Exception) -> JSONResponse:
+    kind = next(ERRORS[cls] for cls in type(error).__mro__ if cls in ERRORS)
+    limit = getattr(error, "limit", kind.limit)
+    if limit is not None:
+        metrics.LIMIT_REJECTIONS.labels(limit).inc()
+    headers = {}
+    if kind.retry:
+        headers["Retry-After"] = str(request.app.state.settings.retry_after_seconds)
+    if kind.challenge:
+        headers["WWW-Authenticate"] = WWW_AUTHENTICATE
+    return _respond(request, kind.status, kind.title, str(error), kind.exception,
+                    getattr(error, "node", None), headers)
 
 
 async def _malformed(request: Request, error: RequestValidationError) -> JSONResponse:
@@ -91,9 +146,8 @@ async def _malformed(request: Request, error: RequestValidationError) -> JSONRes
 
 
 async def _http_error(request: Request, error: HTTPException) -> JSONResponse:
-    exception = "ValueError" if isinstance(error, BodyTooLarge) else None
     return _respond(request, error.status_code, HTTPStatus(error.status_code).phrase,
-                    str(error.detail), exception, headers=error.headers)
+                    str(error.detail), headers=error.headers)
 
 
 def _summarize(errors: Iterable[dict[str, Any]]) -> str:

@@ -1,9 +1,14 @@
-"""The service's settings, read from GRADSERVE_* environment variables."""
+"""The service's settings, read from GRADSERVE_* environment variables (README lists them)."""
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from schemas import DecodeLimits
+
+CommaSeparated = Annotated[list[str], NoDecode]
 
 
 class Settings(BaseSettings):
@@ -11,11 +16,34 @@ class Settings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = 8000
-    workers: int = 1
+    workers: int = Field(1, ge=1)
     log_level: str = "info"
-    max_body_bytes: int = 128 * 2**20
-    max_nodes: int = 200_000
-    max_tensor_elements: int = 64 * 2**20
+
+    # Limits, each checked before the work it bounds is done.
+    max_body_bytes: int = Field(128 * 2**20, ge=1)
+    max_nodes: int = Field(200_000, ge=1)
+    max_tensor_elements: int = Field(64 * 2**20, ge=1)
+    max_name_length: int = Field(1024, ge=1)
+    max_eval_bytes: int = Field(2 * 2**30, ge=1)
+    eval_timeout_seconds: float = Field(60.0, gt=0)
+    max_concurrent_evaluations: int = Field(4, ge=1)
+    retry_after_seconds: int = Field(1, ge=0)
+
+    # Security: API keys required on /v1/* (except health) when any is set; CORS origins.
+    api_keys: CommaSeparated = []
+    cors_origins: CommaSeparated = []
+
+    @field_validator("api_keys", "cors_origins", mode="before")
+    @classmethod
+    def _split_commas(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    @property
+    def decode_limits(self) -> DecodeLimits:
+        return DecodeLimits(max_nodes=self.max_nodes, max_tensor_elements=self.max_tensor_elements,
+                            max_name_length=self.max_name_length)
 
 
 def get_settings(request: Request) -> Settings:

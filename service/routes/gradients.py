@@ -4,7 +4,7 @@ Extensions (docs/wire-extensions.md): `fetches` evaluated in the same pass, `eva
 false` to build only, `return_graph: "added"` for just the gradient nodes.
 """
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 
 import core
 from schemas import (
@@ -14,16 +14,18 @@ from schemas import (
     encode_outputs,
     encode_response,
 )
+from service import limits
 from service.errors import problem_responses
 from service.routes.common import check_sizes, parse, request_body, timed_json
+from service.security import require_api_key
 from service.settings import Settings, SettingsDep
 from service.timing import ServerTiming
 
-router = APIRouter(tags=["gradients"])
+router = APIRouter(tags=["gradients"], dependencies=[Depends(require_api_key)])
 
 
 @router.post("/v1/gradients", operation_id="computeGradients", response_model=GradientResponse,
-             responses=problem_responses(400, 413, 422, 500),
+             responses=problem_responses(400, 401, 403, 413, 415, 422, 429, 500, 503),
              openapi_extra=request_body("GradientRequest"),
              summary="The gradients of sum(ys) with respect to each of xs, as tf.gradients")
 async def compute_gradients(request: Request, settings: SettingsDep) -> Response:
@@ -32,9 +34,9 @@ async def compute_gradients(request: Request, settings: SettingsDep) -> Response
 
 def _compute(body: bytes, settings: Settings, timing: ServerTiming) -> bytes:
     with timing.measure("parse"):
-        call = decode_request(parse(GradientRequest, body), settings.max_nodes,
-                              settings.max_tensor_elements)
-        graph = core.Graph.from_node_defs(call.node_defs)
+        call = decode_request(parse(GradientRequest, body), settings.decode_limits)
+        specialize = call.evaluate and not call.return_graph
+        graph = limits.import_graph(call.node_defs, call.feeds if specialize else None)
         ys, xs, stop_gradients, fetches = ([graph.tensor(ref) for ref in refs] for refs in (
             call.ys, call.xs, call.stop_gradients, call.fetches))
         grad_ys = None if call.grad_ys is None else [
@@ -48,7 +50,7 @@ def _compute(body: bytes, settings: Settings, timing: ServerTiming) -> bytes:
     if call.evaluate:
         with timing.measure("eval"):
             wanted = [g for g in grads if g is not None] + fetches
-            values = iter(core.evaluate(graph, wanted, feeds) if wanted else ())
+            values = iter(limits.evaluate(graph, wanted, feeds, settings) if wanted else ())
             results = [None if g is None else next(values) for g in grads]
             fetched = list(values)
             check_sizes(results, [f"the gradient for {x!r}" for x in call.xs],

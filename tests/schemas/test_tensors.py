@@ -76,8 +76,9 @@ def test_complex_elements_are_pairs():
     ({"dtype": "float32", "shape": [2], "data": ["inf", 1]}, "'inf'"),
     ({"dtype": "complex64", "shape": [2], "data": [1, 2, 3]}, "[real, imag] pairs"),
     ({"dtype": "bfloat8", "shape": [2], "data": [1, 2]}, "unsupported dtype"),
-    ({"dtype": "float32", "shape": [2], "b64": "@@@@"}, "not valid base64"),
-    ({"dtype": "float32", "shape": [2], "b64": "AAAA"}, "holds 3 bytes"),
+    ({"dtype": "float32", "shape": [2], "b64": "@@@@@@@@@@@@"}, "not valid base64"),
+    ({"dtype": "float32", "shape": [2], "b64": "AAAA"}, "has 4 characters, but .* has 12"),
+    ({"dtype": "float32", "shape": [2], "b64": "AAAAAAAAAAAA"}, "holds 9 bytes"),
 ])
 def test_decode_errors_say_what_is_wrong(value, words):
     with pytest.raises(DecodeError, match="value: .*" + words.replace("[", r"\[")):

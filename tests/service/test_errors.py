@@ -1,5 +1,7 @@
 """Every client mistake is a 4xx problem+json naming the exception tf.gradients raises."""
 
+import json
+
 import numpy as np
 import pytest
 
@@ -164,14 +166,37 @@ async def test_unexpected_errors_are_500_with_the_request_id(monkeypatch):
     def fail(*args, **kwargs):
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr(core, "evaluate", fail)
+    monkeypatch.setattr(core, "gradients", fail)
     async with client_for(Settings(), raise_app_exceptions=False) as client:
         found = await problem(client, request(SQUARE, "y", "x", feeds=X),
                               status=500, exception=None)
     assert found["request_id"] in found["detail"] and "a bug" not in found["detail"]
 
 
-async def test_unknown_paths_are_problems_too(client):
-    response = await client.get("/v2/nothing")
-    assert response.status_code == 404
+@pytest.mark.parametrize("method, path, status", [("GET", "/v2/nothing", 404),
+                                                  ("GET", "/v1/gradients", 405),
+                                                  ("DELETE", "/v1/ops", 405)])
+async def test_unknown_paths_and_methods_are_problems_too(client, method, path, status):
+    response = await client.request(method, path)
+    assert response.status_code == status
     assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["status"] == status
+
+
+@pytest.mark.parametrize("headers", [{"Content-Type": "text/plain"},
+                                     {"Content-Type": "application/x-www-form-urlencoded"},
+                                     {"Content-Type": "application/json",
+                                      "Content-Encoding": "gzip"}])
+async def test_bodies_that_are_not_plain_json_are_415(client, headers):
+    response = await client.post("/v1/gradients", headers=headers, content=b"{}")
+    assert response.status_code == 415
+    assert response.headers["content-type"] == "application/problem+json"
+
+
+async def test_json_media_types_and_no_content_type_are_read(client):
+    body = json.dumps(request(SQUARE, "y", "x", feeds=X)).encode()
+    for content_type in ("application/json; charset=utf-8", "application/vnd.api+json", None):
+        headers = {} if content_type is None else {"Content-Type": content_type}
+        response = await client.post("/v1/gradients", content=body, headers=headers)
+        assert response.request.headers.get("Content-Type") == content_type
+        assert response.status_code == 200, content_type

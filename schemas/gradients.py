@@ -48,19 +48,39 @@ class GradientRequest(BaseModel):
     evaluate: bool = Field(
         True, description="Extension: false builds the gradients without computing any "
                           "value (no feeds needed); `gradients` is then left out.")
+    indexed_slices: bool = Field(
+        False, description="Extension: a gradient that touches only some rows of its x "
+                           "(GatherV2 along axis 0) comes back as TensorFlow's IndexedSlices, "
+                           "{indices, values, dense_shape}, instead of dense.")
+
+
+class IndexedSlicesValue(BaseModel):
+    """dense[indices[i], ...] += values[i, ...]; rows not indexed are zero."""
+    indices: TensorValue
+    values: TensorValue
+    dense_shape: list[int]
+
+
+class IndexedSlicesRefs(BaseModel):
+    """The tensors of an IndexedSlices gradient in the returned graph."""
+    indices: str
+    values: str
+    dense_shape: str
 
 
 class GradientResponse(BaseModel):
     """One gradient per x, null exactly where `tf.gradients` returns None."""
-    gradients: list[TensorValue | None] | None = Field(
-        None, description="One per x; left out when `evaluate` is false.")
+    gradients: list[TensorValue | IndexedSlicesValue | None] | None = Field(
+        None, description="One per x; left out when `evaluate` is false. With "
+                          "`indexed_slices`, a sparse gradient is an IndexedSlicesValue.")
     fetched: list[TensorValue] | None = Field(None, description="Extension: one value per "
                                                                 "reference in `fetches`.")
     graph: GraphModel | None = Field(None, description="With `return_graph`: the request "
                                                        "graph plus the gradient nodes (only "
                                                        "the added nodes with \"added\").")
-    gradient_refs: list[str | None] | None = Field(None, description="With `return_graph`: "
-                                                                     "the tensor of each gradient.")
+    gradient_refs: list[str | IndexedSlicesRefs | None] | None = Field(
+        None, description="With `return_graph`: the tensor (or IndexedSlices tensors) of "
+                          "each gradient.")
     outputs: dict[str, list[TensorSpec]] | None = Field(
         None, description="Extension, with `return_graph: \"added\"`: the dtype and static "
                           "shape of each output of each returned node.")
@@ -100,7 +120,8 @@ def decode_request(request: GradientRequest, limits: DecodeLimits) -> GradientCa
         feeds=decode_feeds(request.feeds, limits),
         options={"name": request.name, "gate_gradients": request.gate_gradients,
                  "aggregation_method": request.aggregation_method,
-                 "unconnected_gradients": request.unconnected_gradients},
+                 "unconnected_gradients": request.unconnected_gradients,
+                 "indexed_slices": request.indexed_slices},
         encoding=request.encoding or encoding_used(request.graph, values),
         return_graph=request.return_graph,
         fetches=decode_refs(request.fetches, "fetches", limits),
@@ -108,16 +129,16 @@ def decode_request(request: GradientRequest, limits: DecodeLimits) -> GradientCa
     )
 
 
-def encode_response(gradients: list[np.ndarray | None] | None, encoding: Encoding,
+def encode_response(gradients: list[np.ndarray | tuple | None] | None, encoding: Encoding,
                     graph: list[NodeDef] | None = None,
-                    gradient_refs: list[str | None] | None = None, *,
+                    gradient_refs: list[str | dict | None] | None = None, *,
                     fetched: list[np.ndarray] | None = None,
                     outputs: dict[str, list[dict[str, Any]]] | None = None) -> bytes:
-    """The JSON body of a GradientResponse; each part only when given."""
+    """The JSON body of a GradientResponse; each part only when given. A gradient given
+    as a tuple (values, indices, dense_shape) is IndexedSlices."""
     body: dict[str, Any] = {}
     if gradients is not None:
-        body["gradients"] = [None if g is None else encode_tensor(g, encoding)
-                             for g in gradients]
+        body["gradients"] = [_encode_gradient(g, encoding) for g in gradients]
     if fetched is not None:
         body["fetched"] = [encode_tensor(value, encoding) for value in fetched]
     if graph is not None:
@@ -126,3 +147,14 @@ def encode_response(gradients: list[np.ndarray | None] | None, encoding: Encodin
     if outputs is not None:
         body["outputs"] = outputs
     return to_json(body, inf_nan_mode="strings")
+
+
+def _encode_gradient(gradient: np.ndarray | tuple | None, encoding: Encoding):
+    if gradient is None:
+        return None
+    if isinstance(gradient, tuple):
+        values, indices, dense_shape = gradient
+        return {"indices": encode_tensor(indices, encoding),
+                "values": encode_tensor(values, encoding),
+                "dense_shape": [int(d) for d in dense_shape]}
+    return encode_tensor(gradient, encoding)

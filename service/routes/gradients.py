@@ -4,9 +4,12 @@ Extensions (docs/wire-extensions.md): `fetches` evaluated in the same pass, `eva
 false` to build only, `return_graph: "added"` for just the gradient nodes.
 """
 
+from collections.abc import Iterator
+
 from fastapi import APIRouter, Depends, Request, Response
 
 import core
+from core.sparse import IndexedSlices
 from schemas import (
     GradientRequest,
     GradientResponse,
@@ -49,11 +52,12 @@ def _compute(body: bytes, settings: Settings, timing: ServerTiming) -> bytes:
     results = fetched = None
     if call.evaluate:
         with timing.measure("eval"):
-            wanted = [g for g in grads if g is not None] + fetches
+            wanted = [t for g in grads for t in _tensors(g)] + fetches
             values = iter(limits.evaluate(graph, wanted, feeds, settings) if wanted else ())
-            results = [None if g is None else next(values) for g in grads]
+            results = [_value(g, values) for g in grads]
             fetched = list(values)
-            check_sizes(results, [f"the gradient for {x!r}" for x in call.xs],
+            check_sizes([r[0] if isinstance(r, tuple) else r for r in results],
+                        [f"the gradient for {x!r}" for x in call.xs],
                         settings.max_tensor_elements)
             check_sizes(fetched, [f"fetch {ref!r}" for ref in call.fetches],
                         settings.max_tensor_elements)
@@ -65,5 +69,27 @@ def _compute(body: bytes, settings: Settings, timing: ServerTiming) -> bytes:
         first = request_size if added_only else 0
         return encode_response(
             results, call.encoding, graph.to_node_defs()[first:],
-            [None if g is None else g.name for g in grads], fetched=fetched,
+            [_refs(g) for g in grads], fetched=fetched,
             outputs=encode_outputs(graph.nodes[first:]) if added_only else None)
+
+
+def _tensors(grad: core.Tensor | IndexedSlices | None) -> list[core.Tensor]:
+    """The tensors to evaluate for one gradient."""
+    if grad is None:
+        return []
+    if isinstance(grad, IndexedSlices):
+        return [grad.values, grad.indices, grad.dense_shape]
+    return [grad]
+
+
+def _value(grad, values: Iterator):
+    """One gradient's value: an array, (values, indices, dense_shape), or None."""
+    taken = tuple(next(values) for _ in _tensors(grad))
+    return None if not taken else taken if isinstance(grad, IndexedSlices) else taken[0]
+
+
+def _refs(grad) -> str | dict[str, str] | None:
+    if isinstance(grad, IndexedSlices):
+        return {"indices": grad.indices.name, "values": grad.values.name,
+                "dense_shape": grad.dense_shape.name}
+    return None if grad is None else grad.name

@@ -1,0 +1,142 @@
+"""One workload on one framework, in a process of its own (so that its peak RSS is its
+own): `python -m benchmarks.runner --workload W --framework F --result FILE [...]`.
+
+Order: the inputs made and the framework imported (the peak RSS so far is the row's
+baseline), the cold path to the first gradients timed, those gradients checked against
+the reference (another framework's, from --reference) before anything else is timed,
+then warm-up, timed evaluations and timed backward constructions. The result is JSON in
+--result; the parent reads the process's peak RSS when it ends.
+"""
+
+import argparse
+import gc
+import json
+import resource
+import sys
+import time
+import traceback
+
+import numpy as np
+
+from benchmarks import frameworks, workloads
+
+
+def rss_mb() -> float:
+    """This process's peak RSS so far, in MB (Linux reports ru_maxrss in KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def compare(got: list, want: list, rtol: float, names) -> tuple[float, str | None]:
+    """(the largest error, relative to the largest magnitude of each reference gradient;
+    a message when it is over rtol or a shape differs)."""
+    worst = 0.0
+    if len(got) != len(want):
+        return np.inf, f"{len(got)} gradients, the reference has {len(want)}"
+    for name, g, w in zip(names, got, want):
+        g, w = np.asarray(g), np.asarray(w)
+        if g.shape != w.shape:
+            return np.inf, f"gradient for {name}: shape {g.shape}, reference {w.shape}"
+        scale = float(np.max(np.abs(w))) if w.size else 0.0
+        error = float(np.max(np.abs(g.astype(np.float64) - w))) / (scale or 1.0) if w.size else 0.0
+        if not np.isfinite(error) or error > rtol:
+            return error, (f"gradient for {name} differs from the reference: max |diff| / "
+                           f"max |ref| = {error:.3g} > {rtol:g}")
+        worst = max(worst, error)
+    return worst, None
+
+
+def timed(fn, repeat: int, budget: float, returns_seconds=False) -> list[float]:
+    """Up to `repeat` timings of fn (seconds), at least one, fewer once `budget` seconds
+    are spent. With returns_seconds, fn measures itself and returns its time."""
+    times: list[float] = []
+    deadline = time.perf_counter() + budget
+    while len(times) < repeat and (not times or time.perf_counter() < deadline):
+        start = time.perf_counter()
+        value = fn()
+        elapsed = time.perf_counter() - start
+        if returns_seconds:
+            if value is None:
+                return []
+            elapsed = value
+        times.append(elapsed)
+    return times
+
+
+def run(args) -> dict:
+    result: dict = {"workload": args.workload, "framework": args.framework}
+    module = workloads.module(args.workload)
+    if args.framework.startswith("gradserve"):
+        from benchmarks.frameworks.gradserve import missing_ops
+        missing = missing_ops(module.OPS)
+        if missing:
+            result["error"] = f"ops missing: {', '.join(missing)}"
+            return result
+    options = {"url": args.url, "encoding": args.encoding} if args.url else {}
+    workload = workloads.make(args.workload, small=args.small)
+    adapter = frameworks.adapter(args.framework, workload, **options)  # imports the framework
+    result["baseline_rss_mb"] = rss_mb()
+    gc.collect()
+
+    http = args.framework == "gradserve-http"
+    if workload.evaluates or http:
+        first, gradients = adapter.first()
+        result["first_ms"] = first * 1e3
+        if gradients is not None:
+            gradients = [np.asarray(g) for g in gradients]
+            if args.reference:
+                with np.load(args.reference) as stored:
+                    want = [stored[f"arr_{i}"] for i in range(len(stored.files))]
+                error, message = compare(gradients, want, workload.rtol, workload.xs)
+                result["max_rel_error"] = error
+                if message:
+                    result["error"] = message
+                    return result
+            if args.grads_out:
+                np.savez(args.grads_out, *gradients)
+        del gradients
+        if args.repeat > 0:
+            warmup = args.warmup if first < args.budget / 4 else 0
+            for _ in range(warmup):
+                adapter.step()
+            gc.collect()
+            times = timed(adapter.step, args.repeat, args.budget)
+            result["eval_ms"] = [t * 1e3 for t in times]
+    if args.repeat > 0:
+        count = args.repeat if not workload.evaluates else min(args.repeat, args.builds)
+        builds = timed(adapter.build, count, args.budget, returns_seconds=True)
+        if builds:
+            result["build_ms"] = [t * 1e3 for t in builds]
+    result["details"] = adapter.details()
+    return result
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.runner", description=__doc__)
+    parser.add_argument("--workload", required=True, choices=workloads.NAMES)
+    parser.add_argument("--framework", required=True, choices=frameworks.FRAMEWORKS)
+    parser.add_argument("--result", required=True, help="where the JSON result goes")
+    parser.add_argument("--repeat", type=int, default=20)
+    parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--builds", type=int, default=5,
+                        help="backward constructions timed for workloads that evaluate")
+    parser.add_argument("--budget", type=float, default=30.0,
+                        help="seconds after which a timing loop stops (after one run)")
+    parser.add_argument("--small", action="store_true", help="reduced sizes (smoke runs)")
+    parser.add_argument("--reference", help="npz of the reference gradients to check against")
+    parser.add_argument("--grads-out", help="npz to write this framework's gradients to")
+    parser.add_argument("--url", help="the server (gradserve-http)")
+    parser.add_argument("--encoding", choices=("data", "b64"), default="b64")
+    args = parser.parse_args(argv)
+    try:
+        result = run(args)
+    except Exception as error:  # noqa: BLE001  (reported in the table; traceback in the log)
+        traceback.print_exc()
+        result = {"workload": args.workload, "framework": args.framework,
+                  "error": f"failed: {type(error).__name__}: {str(error)[:300]}"}
+    with open(args.result, "w") as out:
+        json.dump(result, out)
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()

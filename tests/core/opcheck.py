@@ -162,3 +162,19 @@ def check_gradients(case: Case, unknown_dims: bool = False, unknown_ranks: bool 
         inner = inner + term
     second = core.gradients(built.graph, [inner], built.xs)
     _check_against_numerical(built, inner, second, case, "second order")
+
+
+def check_shapes_as_tensorflow(case: Case, unknown_dims: bool = False,
+                               unknown_ranks: bool = False) -> None:
+    """Our inferred output shapes agree with TensorFlow's and are at least as specific."""
+    from tests.tf_bridge import TFGraph
+    built = build_case(case, unknown_dims, unknown_ranks)
+    reference = TFGraph(built.graph)
+    for t in built.outputs:
+        theirs = reference.tensor(t.name).shape
+        theirs = None if theirs.rank is None else tuple(theirs.as_list())
+        assert compatible(t.shape, theirs), f"{case} output {t.index}: {t.shape} vs {theirs}"
+        if theirs is not None:
+            assert t.shape is not None and all(
+                a is not None for a, b in zip(t.shape, theirs) if b is not None), \
+                f"{case} output {t.index}: {t.shape} less specific than TensorFlow's {theirs}"

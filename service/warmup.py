@@ -1,12 +1,13 @@
 """`python -m service.warmup`: compiles the Numba kernels into NUMBA_CACHE_DIR (the Docker
 image runs it at build time) by running tiny first and second order gradients through the
 ops that use them: a fused elementwise chain, max pooling and a gather (segment sums), in
-float32 and float64."""
+float32 and float64, and the fused elementwise interpreter for both dtypes."""
 
 import numpy as np
 
 import core
 from core import NodeDef
+from core.kernels import tape
 
 
 def _graph(dtype: str) -> list[NodeDef]:
@@ -26,6 +27,7 @@ def _graph(dtype: str) -> list[NodeDef]:
 
 
 def warm_up() -> None:
+    tape.warm_up()
     for dtype in ("float32", "float64"):
         graph = core.Graph.from_node_defs(_graph(dtype))
         x, loss = graph.tensor("x"), graph.tensor("loss")

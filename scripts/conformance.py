@@ -16,14 +16,14 @@ from dataclasses import replace
 import numpy as np
 
 import core
-from core import build
 from core import dtypes as dt
 from tests.core.cases import all_cases
 from tests.core.opcheck import build_case, weighted_loss
-from tests.tf_bridge import TFGraph, tf
+from tests.tf_bridge import TFGraph, gradient_pairs, tf
 
 TOLERANCE = {np.dtype("float64"): 1e-5, np.dtype("float32"): 2e-3, np.dtype("float16"): 3e-2}
 COMMAND = "python -m scripts.conformance"
+DEPTH = {1: "values, 1st order", 2: "values, 1st and 2nd order"}  # by the last order compared
 
 
 def _as_dtype(case, dtype):
@@ -78,34 +78,13 @@ def compare(case, dtype) -> tuple[str, str]:
                 return "fail", f"output {i}: relative error {err:.2g}"
             if a.dtype not in dt.FLOATS | dt.COMPLEX and not np.array_equal(a, b):
                 return "fail", f"output {i} differs"
-        if not trainable:
-            return "pass", "values"
-        xs = [x.name for x in built.xs]
-        our_grads = core.gradients(built.graph, [loss], built.xs)
-        tf_grads = reference.gradients([loss.name], xs)
-        for name, a_t, b_t in zip(xs, our_grads, tf_grads):
-            a = None if a_t is None else core.evaluate(built.graph, [a_t], built.feeds)[0]
-            b = None if b_t is None else reference.run(b_t, feeds)
-            if (err := _close(a, b, dtype)) is not None:
-                return "fail", f"d/d{name}: relative error {err:.2g}"
-        if not case.second_order or None in our_grads or None in tf_grads:
-            return "pass", "values, 1st order"
-        rng = np.random.default_rng(1)
-        vs = [rng.uniform(0.5, 1.5, built.feeds[x].shape).astype(x.dtype) for x in built.xs]
-        inner = None
-        for g, v in zip(our_grads, vs):
-            term = build.reduce_sum(g * built.graph.constant(v), list(range(v.ndim)))
-            inner = term if inner is None else inner + term
-        ours2 = core.gradients(built.graph, [inner], built.xs)
-        with reference.tf_graph.as_default():
-            tf_inner = tf.add_n([tf.reduce_sum(g * v) for g, v in zip(tf_grads, vs)])
-            theirs2 = tf.compat.v1.gradients(tf_inner, [reference.tensor(x) for x in xs])
-        for name, a_t, b_t in zip(xs, ours2, theirs2):
-            a = None if a_t is None else core.evaluate(built.graph, [a_t], built.feeds)[0]
-            b = None if b_t is None else reference.run(b_t, feeds)
-            if (err := _close(a, b, dtype)) is not None:
-                return "fail", f"2nd order d/d{name}: relative error {err:.2g}"
-        return "pass", "values, 1st and 2nd order"
+        compared = "values"
+        if trainable:
+            for pair in gradient_pairs(built, loss, reference, case.second_order):
+                if (err := _close(pair.ours, pair.theirs, dtype)) is not None:
+                    return "fail", f"{pair}: relative error {err:.2g}"
+                compared = DEPTH[pair.order]
+        return "pass", compared
     except Exception as error:  # a row says why it did not pass
         return "error", f"{type(error).__name__}: {str(error).splitlines()[0][:120]}"
 

@@ -5,6 +5,9 @@ and attributes, with the type attributes TensorFlow needs filled in from our inf
 dtypes. Then `tf.gradients` runs on it in graph mode, as a user of TensorFlow would.
 """
 
+from collections.abc import Iterator
+from dataclasses import dataclass
+
 import numpy as np
 import pytest
 
@@ -13,7 +16,9 @@ tf = pytest.importorskip("tensorflow")
 from tensorflow.core.framework import attr_value_pb2, graph_pb2, tensor_shape_pb2  # noqa: E402
 from tensorflow.python.framework import op_def_registry  # noqa: E402
 
-from core.graph import Graph  # noqa: E402
+import core  # noqa: E402
+from core import build  # noqa: E402
+from core.graph import Graph, Tensor  # noqa: E402
 
 tf.compat.v1.disable_eager_execution()
 
@@ -111,3 +116,48 @@ class TFGraph:
         feed_dict = {self.tensor(k): v for k, v in (feeds or {}).items()}
         with tf.compat.v1.Session(graph=self.tf_graph) as session:
             return session.run(fetches, feed_dict)
+
+
+@dataclass
+class GradientPair:
+    """Our gradient of one order with respect to one input and TensorFlow's, evaluated
+    (None where that side gives no gradient)."""
+    order: int
+    x: str
+    ours: np.ndarray | None
+    theirs: np.ndarray | None
+
+    def __str__(self):
+        return f"d/d{self.x}" if self.order == 1 else f"second order d/d{self.x}"
+
+
+def gradient_pairs(built, loss: Tensor, reference: TFGraph,
+                   second_order: bool = True) -> Iterator[GradientPair]:
+    """Our gradients of `loss` with respect to `built.xs` (a tests.core.opcheck.Built) next
+    to tf.gradients': first order; then, with `second_order` and every first-order gradient
+    given on both sides, the gradients of sum_i sum(v_i * dloss/dx_i) for fixed random v_i."""
+    graph, feeds = built.graph, built.feeds
+    tf_feeds = {x.name: v for x, v in feeds.items()}
+    xs = [x.name for x in built.xs]
+
+    def pairs(order, ours, theirs):
+        for x, a, b in zip(xs, ours, theirs):
+            yield GradientPair(order, x,
+                               None if a is None else core.evaluate(graph, [a], feeds)[0],
+                               None if b is None else reference.run(b, tf_feeds))
+
+    our_grads = core.gradients(graph, [loss], built.xs)
+    tf_grads = reference.gradients([loss.name], xs)
+    yield from pairs(1, our_grads, tf_grads)
+    if not second_order or any(g is None for g in our_grads + tf_grads):
+        return
+    rng = np.random.default_rng(1)
+    vs = [rng.uniform(0.5, 1.5, feeds[x].shape).astype(x.dtype) for x in built.xs]
+    inner = None
+    for g, v in zip(our_grads, vs):
+        term = build.reduce_sum(g * graph.constant(v), list(range(v.ndim)))
+        inner = term if inner is None else inner + term
+    with reference.tf_graph.as_default():
+        tf_inner = tf.add_n([tf.reduce_sum(g * v) for g, v in zip(tf_grads, vs)])
+        theirs = tf.compat.v1.gradients(tf_inner, [reference.tensor(x) for x in xs])
+    yield from pairs(2, core.gradients(graph, [inner], built.xs), theirs)

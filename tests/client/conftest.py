@@ -1,33 +1,20 @@
 """The service in process for the SDK's tests: uvicorn on a free localhost port in a
 background thread (for the sync Client), or httpx's ASGI transport (for AsyncClient)."""
 
-import socket
-import threading
-import time
 from collections.abc import AsyncIterator, Iterator
 
 import gradserve as gs
 import httpx
 import pytest
-import uvicorn
 
 from service.app import create_app
+from tests.service_thread import serving
 
 
 @pytest.fixture(scope="session")
 def server_url() -> Iterator[str]:
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(create_app(), log_level="warning"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "the service did not start"
-        time.sleep(0.01)
-    yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    server.should_exit = True
-    thread.join(10)
+    with serving() as port:
+        yield f"http://127.0.0.1:{port}"
 
 
 class CountingTransport(httpx.HTTPTransport):

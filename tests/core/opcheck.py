@@ -7,6 +7,7 @@ A `Case` is one op applied to concrete inputs. Floating inputs become placeholde
 from dataclasses import dataclass, field
 
 import numpy as np
+import pytest
 
 import core
 from core import build
@@ -51,6 +52,14 @@ class Built:
     feeds: dict[Tensor, np.ndarray]
     outputs: list[Tensor]
     loss_outputs: tuple | None = None
+
+
+def i32(value) -> np.ndarray:
+    return np.array(value, np.int32)
+
+
+def i64(value) -> np.ndarray:
+    return np.array(value, np.int64)
 
 
 def build_case(case: Case, unknown_dims: bool = False, unknown_ranks: bool = False) -> Built:
@@ -178,3 +187,40 @@ def check_shapes_as_tensorflow(case: Case, unknown_dims: bool = False,
             assert t.shape is not None and all(
                 a is not None for a, b in zip(t.shape, theirs) if b is not None), \
                 f"{case} output {t.index}: {t.shape} less specific than TensorFlow's {theirs}"
+
+
+# (unknown_dims, unknown_ranks) for the checks that take both: every shape known, every
+# dimension unknown, every rank unknown
+SHAPE_MODES = pytest.mark.parametrize("mode", [(False, False), (True, False), (False, True)],
+                                      ids=["static", "dynamic", "unknown_ranks"])
+
+
+def check_values_with_unknown_ranks(case: Case) -> None:
+    """With every input a placeholder of unknown shape (the constants fed too), the op
+    computes the same values."""
+    expected = check_forward(case)
+    for a, b in zip(check_forward(case, unknown_ranks=True), expected):
+        np.testing.assert_array_equal(a, b)
+
+
+def check_unknown_ranks(case: Case) -> None:
+    """The same values with every rank unknown, and gradients (where the case checks them)
+    that still agree with central differences."""
+    check_values_with_unknown_ranks(case)
+    if case.grad and case.differentiated:
+        check_gradients(case, unknown_ranks=True)
+
+
+def check_invalid_inputs_name_the_node(case: Case) -> None:
+    """Building the case fails with a GraphError that names the op's node."""
+    with pytest.raises(core.GraphError) as info:
+        build_case(case)
+    assert info.value.node == "y" and "'y'" in str(info.value)
+
+
+def check_run_time_error_names_the_node(case: Case, match: str | None = None) -> None:
+    """With every rank unknown, so that only the kernel sees the inputs, evaluating the case
+    fails with a GraphError (matching `match`) that names the op's node."""
+    with pytest.raises(core.GraphError, match=match) as info:
+        check_forward(case, unknown_ranks=True)
+    assert info.value.node == "y"

@@ -7,7 +7,6 @@ import json
 import shutil
 import socket
 import subprocess
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,10 +14,9 @@ from pathlib import Path
 import httpx
 import jsonschema
 import pytest
-import uvicorn
 import yaml
 
-from service.app import create_app
+from tests.service_thread import serving
 
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
@@ -97,18 +95,8 @@ def test_nginx_accepts_the_configuration(tmp_path):
 
 @pytest.fixture
 def gradserve_port() -> Iterator[int]:
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(create_app(), log_level="warning"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "gradserve did not start"
-        time.sleep(0.01)
-    yield sock.getsockname()[1]
-    server.should_exit = True
-    thread.join(10)
+    with serving() as port:
+        yield port
 
 
 def run_nginx(tmp_path: Path, upstream_port: int) -> tuple[subprocess.Popen, str]:

@@ -1,20 +1,12 @@
 import numpy as np
 
-from tests.core.opcheck import Case
+from tests.core.opcheck import Case, i32, i64
 
 rng = np.random.default_rng(11)
 
 
 def r(*shape):
     return rng.uniform(-2.0, 2.0, shape)
-
-
-def i32(value):
-    return np.array(value, np.int32)
-
-
-def i64(value):
-    return np.array(value, np.int64)
 
 
 def strided(x, begin, end, strides, id, **masks):

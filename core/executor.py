@@ -15,6 +15,7 @@ import time
 from collections.abc import Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from operator import attrgetter
 
 import numpy as np
 
@@ -236,7 +237,7 @@ def _partition(schedule: list[Node], constants, fed_keys) -> list:
         key = None if (node, 0) in fed_keys else tapes.fusion_key(node)
         for producer in [t.node for t in node.inputs] + node.control_inputs:
             group = group_of.get(producer)
-            if group is not None and open_groups.get(group.key) is group and group.key != key:
+            if group is not None and group.key != key and open_groups.get(group.key) is group:
                 close(group)
         if key is None:
             units.append(node)
@@ -342,8 +343,12 @@ def _check_feed(t: Tensor, value) -> np.ndarray:
     return array
 
 
+_graph_index = attrgetter("index")
+
+
 def _schedule(fetches: Sequence[Tensor], fed: set[tuple[Node, int]]) -> list[Node]:
     """The nodes that must run, in graph (topological) order."""
+    fed_nodes = {node for node, _ in fed}
     needed: set[Node] = set()
     stack = [t.node for t in fetches if (t.node, t.index) not in fed]
     while stack:
@@ -355,6 +360,10 @@ def _schedule(fetches: Sequence[Tensor], fed: set[tuple[Node, int]]) -> list[Nod
             raise GraphError(f"You must feed a value for placeholder tensor {node.name!r} with "
                              f"dtype {node.output_dtypes[0].name} and shape "
                              f"{format_shape(node.output_shapes[0])}", node.name)
-        stack.extend(t.node for t in node.inputs if (t.node, t.index) not in fed)
+        for t in node.inputs:
+            producer = t.node
+            if producer not in needed and (producer not in fed_nodes
+                                           or (producer, t.index) not in fed):
+                stack.append(producer)
         stack.extend(node.control_inputs)
-    return sorted(needed, key=lambda n: n.index)
+    return sorted(needed, key=_graph_index)

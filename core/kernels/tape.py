@@ -117,11 +117,13 @@ def fusion_key(node) -> tuple | None:
     if dtype not in DTYPES:
         return None
     for i, t in enumerate(inputs):
-        expected = BOOL if op in ("SelectV2", "Select") and i == 0 else dtype
-        if t.dtype != expected:
+        expected = BOOL if i == 0 and op in ("SelectV2", "Select") else dtype
+        producer, index = t.node, t.index
+        if producer.output_dtypes[index] != expected:
             return None
-        if t.shape != shape and (t.shape is None or None in t.shape or _size(t.shape) != 1
-                                 or len(t.shape) > len(shape)):
+        t_shape = producer.output_shapes[index]
+        if t_shape != shape and (t_shape is None or None in t_shape or _size(t_shape) != 1
+                                 or len(t_shape) > len(shape)):
             return None
     if op == "BroadcastTo":
         target = node.inputs[1].const_value

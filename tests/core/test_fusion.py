@@ -291,6 +291,19 @@ def test_a_fed_intermediate_cuts_off_what_feeds_it():
     np.testing.assert_array_equal(fused[2], np.zeros(1000, np.float32))   # sin(0) ... = 0
 
 
+def test_feeding_one_output_of_a_node_still_runs_it_for_another():
+    graph = Graph()
+    x = placeholder(graph, "float32", [2, 3], name="x")
+    first, second = build.op_outputs("Unpack", build.op("Exp", x), num=2, axis=0)
+    fed = np.full(3, 7.0, np.float32)
+    value = np.arange(6, dtype=np.float32).reshape(2, 3)
+    got = core.evaluate(graph, [first, second], {x: value, first: fed})
+    np.testing.assert_array_equal(got[0], fed)
+    np.testing.assert_allclose(got[1], np.exp(value[1]), rtol=1e-6)
+    with pytest.raises(core.GraphError, match="must feed a value for placeholder tensor 'x'"):
+        core.evaluate(graph, [second], {first: fed})
+
+
 def test_a_group_runs_only_the_nodes_needed():
     graph, x, hs = chain()
     unused = build.op("Exp", hs[-1])

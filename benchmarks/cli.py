@@ -1,5 +1,5 @@
 """`python -m benchmarks`: every workload of shared/bench/WORKLOADS.md on gradserve (in
-process and over HTTP, with JSON arrays and with base64) and on TensorFlow, PyTorch and
+process and over HTTP, with JSON arrays, base64 and binary tensors) and on TensorFlow, PyTorch and
 JAX, in one run; prints the tables (markdown), optionally into --markdown FILE.
 
 Each workload and framework runs in a subprocess of its own (benchmarks/runner.py), whose
@@ -25,7 +25,7 @@ from benchmarks.server import ROOT, Server
 
 CHILD_TIMEOUT = 3600.0
 ORDER = ("gradserve", "tensorflow", "pytorch", "jax", "gradserve-http")
-ENCODINGS = ("data", "b64")
+ENCODINGS = ("data", "b64", "binary")
 
 
 def run_child(argv: list[str], log: Path, env: dict[str, str]) -> tuple[float, str]:
@@ -157,7 +157,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--frameworks", default="all",
                         help=f"comma-separated, of: {','.join(frameworks.FRAMEWORKS)} (default all)")
     parser.add_argument("--encodings", default=",".join(ENCODINGS),
-                        help="for gradserve-http: data (JSON arrays), b64 (default both)")
+                        help="for gradserve-http: data (JSON arrays), b64, binary (the binary "
+                             "tensor extension); default all three")
     parser.add_argument("--repeat", type=int, default=20, help="timed evaluations at most")
     parser.add_argument("--warmup", type=int, default=2, help="untimed evaluations first")
     parser.add_argument("--builds", type=int, default=5,

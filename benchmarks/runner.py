@@ -125,7 +125,7 @@ def main(argv=None) -> None:
     parser.add_argument("--reference", help="npz of the reference gradients to check against")
     parser.add_argument("--grads-out", help="npz to write this framework's gradients to")
     parser.add_argument("--url", help="the server (gradserve-http)")
-    parser.add_argument("--encoding", choices=("data", "b64"), default="b64")
+    parser.add_argument("--encoding", choices=("data", "b64", "binary"), default="b64")
     args = parser.parse_args(argv)
     try:
         result = run(args)

@@ -39,8 +39,12 @@ def decode_feeds(feeds: dict[str, TensorValue], limits: DecodeLimits) -> dict[st
 
 
 def encoding_used(graph: GraphModel, values: list[TensorValue]) -> Encoding:
-    """b64 when any tensor value of the request (`values`, graph attributes) is b64."""
-    attrs = (a for node in graph.nodes for a in node.attrs.values() if is_tensor_value(a))
+    """The request's densest encoding: binary when any tensor value of the request (`values`,
+    graph attributes) is binary, else b64 when any is b64, else data."""
+    attrs = [a for node in graph.nodes for a in node.attrs.values() if is_tensor_value(a)]
+    if (any(v.binary_data_size is not None for v in values)
+            or any("binary_data_size" in a for a in attrs)):
+        return "binary"
     if any(v.b64 is not None for v in values) or any("b64" in a for a in attrs):
         return "b64"
     return "data"

@@ -1,57 +1,37 @@
 """POST /v1/gradients: the request and response bodies, and their core counterparts."""
 
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, WithJsonSchema
+from pydantic import BaseModel, Field
 from pydantic_core import to_json
 
 from core import NodeDef
-from schemas.common import Feeds, Ref, decode_feeds, decode_graph, decode_refs, encoding_used
+from core.program import Program
+from schemas.common import Feeds, decode_feeds, encoding_used
 from schemas.graph import GraphModel, TensorSpec, encode_graph
+from schemas.graphs import GraphRegistration, decode_program
 from schemas.limits import DecodeLimits
-from schemas.tensors import Encoding, TensorValue, decode_tensor, encode_tensor
+from schemas.tensors import Encoding, TensorValue, encode_tensor
 
-AGGREGATION_METHODS = ["add_n", "default", "experimental_tree", "experimental_accumulate_n"]
 ReturnGraph = bool | Literal["added"]
 
 
-class GradientRequest(BaseModel):
+class GradientRequest(GraphRegistration):
     """The arguments of `tf.gradients`, with the graph they refer to and the feeds."""
-    model_config = ConfigDict(extra="forbid")
-
-    graph: GraphModel
-    ys: Ref | list[Ref]
-    xs: Ref | list[Ref]
-    grad_ys: list[TensorValue | Ref | None] | None = Field(
-        None, description="As long as `ys`: a value, a reference, or null (ones like that y).")
-    stop_gradients: Ref | list[Ref] = []
-    unconnected_gradients: Annotated[str, WithJsonSchema(
-        {"type": "string", "enum": ["none", "zero"]})] = "none"
-    aggregation_method: Annotated[str | StrictInt | None, WithJsonSchema(
-        {"anyOf": [{"type": "string", "enum": AGGREGATION_METHODS},
-                   {"type": "integer", "enum": [0, 1, 2]}, {"type": "null"}]})] = None
-    gate_gradients: bool = False
-    name: str = "gradients"
-    feeds: Feeds = {}
+    feeds: Feeds = Field({})
     return_graph: ReturnGraph = Field(
         False, description="true: also return the graph with the gradient nodes and a "
                            "reference per gradient. Extension: \"added\" returns only the "
                            "nodes the call added, with their `outputs`.")
     encoding: Encoding | None = Field(
-        None, description="Extension: the encoding of the returned tensor values. Default: "
-                          "b64 if any tensor value in the request is b64, else data.")
-    fetches: Ref | list[Ref] = Field(
-        [], description="Extension: more tensors of the request graph, evaluated with the "
-                        "same feeds and returned in `fetched`.")
+        None, description="Extension: the encoding of the returned tensor values (binary: a "
+                          "binary response). Default: the request's densest, binary, b64 "
+                          "or data.")
     evaluate: bool = Field(
         True, description="Extension: false builds the gradients without computing any "
                           "value (no feeds needed); `gradients` is then left out.")
-    indexed_slices: bool = Field(
-        False, description="Extension: a gradient that touches only some rows of its x "
-                           "(GatherV2 along axis 0) comes back as TensorFlow's IndexedSlices, "
-                           "{indices, values, dense_shape}, instead of dense.")
 
 
 class IndexedSlicesValue(BaseModel):
@@ -88,43 +68,23 @@ class GradientResponse(BaseModel):
 
 @dataclass
 class GradientCall:
-    """A gradient request in core's terms: NodeDefs, tensor references and arrays."""
-    node_defs: list[NodeDef]
-    ys: list[str]
-    xs: list[str]
-    grad_ys: list[np.ndarray | str | None] | None
-    stop_gradients: list[str]
+    """A gradient request in core's terms: the program, the feeds (arrays) and the options
+    of this request."""
+    program: Program
     feeds: dict[str, np.ndarray]
-    options: dict[str, Any]  # the remaining keyword arguments of core.gradients
     encoding: Encoding
     return_graph: ReturnGraph
-    fetches: list[str]
     evaluate: bool
 
 
 def decode_request(request: GradientRequest, limits: DecodeLimits) -> GradientCall:
-    grad_ys = None if request.grad_ys is None else [
-        decode_tensor(g, f"grad_ys[{i}]", limits.max_tensor_elements)
-        if isinstance(g, TensorValue) else g
-        for i, g in enumerate(request.grad_ys)]
-    decode_refs([g for g in grad_ys or () if isinstance(g, str)], "grad_ys", limits)
-    limits.check_length(request.name, "name")
     values = [*request.feeds.values(),
               *(g for g in request.grad_ys or () if isinstance(g, TensorValue))]
     return GradientCall(
-        node_defs=decode_graph(request.graph, limits),
-        ys=decode_refs(request.ys, "ys", limits),
-        xs=decode_refs(request.xs, "xs", limits),
-        grad_ys=grad_ys,
-        stop_gradients=decode_refs(request.stop_gradients, "stop_gradients", limits),
+        program=decode_program(request, limits),
         feeds=decode_feeds(request.feeds, limits),
-        options={"name": request.name, "gate_gradients": request.gate_gradients,
-                 "aggregation_method": request.aggregation_method,
-                 "unconnected_gradients": request.unconnected_gradients,
-                 "indexed_slices": request.indexed_slices},
         encoding=request.encoding or encoding_used(request.graph, values),
         return_graph=request.return_graph,
-        fetches=decode_refs(request.fetches, "fetches", limits),
         evaluate=request.evaluate,
     )
 

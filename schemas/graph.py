@@ -43,7 +43,8 @@ class GraphModel(BaseModel):
 
 
 def is_tensor_value(value: Any) -> bool:
-    return isinstance(value, dict) and "dtype" in value and ("data" in value or "b64" in value)
+    return isinstance(value, dict) and "dtype" in value and (
+        "data" in value or "b64" in value or "binary_data_size" in value)
 
 
 def to_node_defs(graph: GraphModel, limits: DecodeLimits) -> list[NodeDef]:

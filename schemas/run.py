@@ -6,8 +6,15 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic_core import to_json
 
-from core import NodeDef
-from schemas.common import Feeds, Ref, decode_feeds, decode_graph, decode_refs, encoding_used
+from core.program import Program
+from schemas.common import (
+    Feeds,
+    Ref,
+    decode_feeds,
+    decode_graph,
+    decode_refs,
+    encoding_used,
+)
 from schemas.graph import GraphModel
 from schemas.limits import DecodeLimits
 from schemas.tensors import Encoding, TensorValue, encode_tensor
@@ -21,8 +28,8 @@ class RunRequest(BaseModel):
     fetches: Ref | list[Ref]
     feeds: Feeds = {}
     encoding: Encoding | None = Field(
-        None, description="The encoding of the returned values. Default: b64 if any tensor "
-                          "value in the request is b64, else data.")
+        None, description="The encoding of the returned values (binary: a binary response). "
+                          "Default: the request's densest, binary, b64 or data.")
 
 
 class RunResponse(BaseModel):
@@ -32,15 +39,15 @@ class RunResponse(BaseModel):
 
 @dataclass
 class RunCall:
-    node_defs: list[NodeDef]
-    fetches: list[str]
+    program: Program  # no gradients, just the fetches
     feeds: dict[str, np.ndarray]
     encoding: Encoding
 
 
 def decode_run_request(request: RunRequest, limits: DecodeLimits) -> RunCall:
-    return RunCall(node_defs=decode_graph(request.graph, limits),
-                   fetches=decode_refs(request.fetches, "fetches", limits),
+    program = Program(decode_graph(request.graph, limits),
+                      fetches=decode_refs(request.fetches, "fetches", limits))
+    return RunCall(program=program,
                    feeds=decode_feeds(request.feeds, limits),
                    encoding=request.encoding or encoding_used(request.graph,
                                                               list(request.feeds.values())))

@@ -4,12 +4,20 @@
 million floats take tens of milliseconds. Only a list holding strings (the `"NaN"`,
 `"Infinity"`, `"-Infinity"` spellings) takes the slow path. Complex values, which JSON
 cannot write, are `[real, imag]` pairs in `data` (a documented extension).
+
+Binary tensor values (the binary tensor extension, docs/wire-extensions.md) are raw bytes
+after a message's JSON header, at `binary_data_offset`. Decoding reads them in place, as
+read-only arrays; encoding keeps each array's own buffer for the response to send as is.
+Both go through the `BinaryData` of the message at hand (`binary_data()`).
 """
 
 import base64
 import binascii
 import math
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Annotated, Any, Literal
 
 import numpy as np
@@ -18,7 +26,10 @@ from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, WithJsonSchem
 from core.dtypes import DTYPES
 from schemas.limits import LimitExceeded
 
-Encoding = Literal["data", "b64"]
+Encoding = Literal["data", "b64", "binary"]
+# Binary tensor values start at multiples of this (of the binary part and, as headers are
+# padded to it, of the whole message), so arrays read in place are aligned.
+BINARY_ALIGNMENT = 8
 
 NON_FINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
 
@@ -48,20 +59,69 @@ class DecodeError(ValueError):
 
 
 class TensorValue(BaseModel):
-    """A tensor: dtype, shape, and its elements as exactly one of `data` or `b64`."""
-    model_config = ConfigDict(extra="forbid", json_schema_extra={
-        "oneOf": [{"required": ["data"]}, {"required": ["b64"]}]})
+    """A tensor: dtype, shape, and its elements as exactly one of `data`, `b64` or binary
+    (`binary_data_offset` and `binary_data_size`)."""
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"oneOf": [
+        {"required": ["data"]}, {"required": ["b64"]},
+        {"required": ["binary_data_offset", "binary_data_size"]}]})
 
     dtype: DtypeName
     shape: list[NonNegativeInt]
     data: Data | None = None
     b64: str | None = Field(None, description="The little-endian C-order bytes, base64-encoded.")
+    binary_data_offset: NonNegativeInt | None = Field(
+        None, description="Extension (binary messages only): where the little-endian C-order "
+                          "bytes start in the binary part, after the JSON header.")
+    binary_data_size: NonNegativeInt | None = Field(
+        None, description="Extension: the number of those bytes (dtype size × elements).")
 
     @model_validator(mode="after")
     def _one_encoding(self) -> "TensorValue":
-        if (self.data is None) == (self.b64 is None):
-            raise ValueError("a tensor value has exactly one of 'data' and 'b64'")
+        if (self.binary_data_offset is None) != (self.binary_data_size is None):
+            raise ValueError("a binary tensor value has both 'binary_data_offset' and "
+                             "'binary_data_size'")
+        given = [self.data is not None, self.b64 is not None, self.binary_data_size is not None]
+        if sum(given) != 1:
+            raise ValueError("a tensor value has exactly one of 'data', 'b64' and "
+                             "'binary_data_offset' with 'binary_data_size'")
         return self
+
+
+class BinaryData:
+    """The binary part of one message: `received`, the request's bytes after its JSON
+    header (None for a JSON request); `chunks`, the response's, each array's own buffer
+    with zero padding to BINARY_ALIGNMENT between them."""
+
+    def __init__(self, received: memoryview | None):
+        self.received = received
+        self.chunks: list[memoryview | bytes] = []
+        self.size = 0
+
+    def add(self, array: np.ndarray) -> dict[str, int]:
+        """Appends the bytes of `array` (C-contiguous, little-endian); their place."""
+        padding = -self.size % BINARY_ALIGNMENT
+        if padding:
+            self.chunks.append(bytes(padding))
+        offset = self.size + padding
+        raw = memoryview(array.reshape(-1).view(np.uint8))
+        self.chunks.append(raw)
+        self.size = offset + raw.nbytes
+        return {"binary_data_offset": offset, "binary_data_size": raw.nbytes}
+
+
+_binary_data: ContextVar[BinaryData] = ContextVar("binary_data")
+
+
+@contextmanager
+def binary_data(received: memoryview | None = None) -> Iterator[BinaryData]:
+    """Within: binary tensor values decode from `received`, and encode into the BinaryData
+    given."""
+    data = BinaryData(received)
+    token = _binary_data.set(data)
+    try:
+        yield data
+    finally:
+        _binary_data.reset(token)
 
 
 def decode_tensor(value: TensorValue, where: str, max_elements: int,
@@ -79,17 +139,24 @@ def decode_tensor(value: TensorValue, where: str, max_elements: int,
                             f"limit of {max_elements}", node)
     if value.b64 is not None:
         return _from_b64(value.b64, dtype, shape, where, node)
+    if value.binary_data_size is not None:
+        return _from_binary(value.binary_data_offset, value.binary_data_size, dtype, shape,
+                            where, node)
     return _from_data(value.data, dtype, shape, where, node)
 
 
 def encode_tensor(array: np.ndarray, encoding: Encoding) -> dict[str, Any]:
     """The wire form of `array`. Non-finite floats stay floats here: the JSON writer
-    (`inf_nan_mode="strings"`) spells them "NaN", "Infinity", "-Infinity"."""
+    (`inf_nan_mode="strings"`) spells them "NaN", "Infinity", "-Infinity". `binary` adds
+    the array to the current message's BinaryData (see `binary_data`)."""
     array = np.asarray(array)
     value: dict[str, Any] = {"dtype": array.dtype.name, "shape": list(array.shape)}
-    if encoding == "b64":
+    if encoding in ("b64", "binary"):
         little_endian = np.ascontiguousarray(array, array.dtype.newbyteorder("<"))
-        value["b64"] = base64.b64encode(little_endian.tobytes()).decode("ascii")
+        if encoding == "binary":
+            value.update(_binary_data.get().add(little_endian))
+        else:
+            value["b64"] = base64.b64encode(little_endian).decode("ascii")
     elif array.dtype.kind == "c":
         value["data"] = np.stack([array.real, array.imag], axis=-1).reshape(-1, 2).tolist()
     else:
@@ -113,7 +180,32 @@ def _from_b64(text: str, dtype: np.dtype, shape: tuple[int, ...], where: str,
                           f"needs {expected}", node)
     if dtype.kind == "b":
         return (np.frombuffer(raw, np.uint8) != 0).reshape(shape)
-    return np.frombuffer(raw, dtype.newbyteorder("<")).astype(dtype).reshape(shape)
+    return np.frombuffer(raw, dtype.newbyteorder("<")).astype(dtype, copy=False).reshape(shape)
+
+
+def _from_binary(offset: int, size: int, dtype: np.dtype, shape: tuple[int, ...], where: str,
+                 node: str | None) -> np.ndarray:
+    """The array of the bytes at `offset` of the message's binary part, read in place
+    (read-only) unless they are unaligned or not native-endian."""
+    expected = math.prod(shape) * dtype.itemsize
+    if size != expected:
+        raise DecodeError(f"{where}: binary_data_size is {size}, but {_describe(dtype, shape)} "
+                          f"has {expected} bytes", node)
+    received = _binary_data.get().received
+    if received is None:
+        raise DecodeError(f"{where}: a binary tensor value needs a binary body "
+                          f"(Content-Type: application/octet-stream, with its JSON header's "
+                          f"length in Inference-Header-Content-Length)", node)
+    if offset + size > len(received):
+        raise DecodeError(f"{where}: bytes {offset} to {offset + size} are past the end of the "
+                          f"binary part ({len(received)} bytes)", node)
+    raw = received[offset:offset + size]
+    if dtype.kind == "b":
+        return (np.frombuffer(raw, np.uint8) != 0).reshape(shape)
+    array = np.frombuffer(raw, dtype.newbyteorder("<"))
+    if not array.flags.aligned:
+        array = array.copy()
+    return array.astype(dtype, copy=False).reshape(shape)
 
 
 def _from_data(data: list, dtype: np.dtype, shape: tuple[int, ...], where: str,

@@ -15,6 +15,7 @@ import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 START_TIMEOUT = 120.0
+POLL_SECONDS = 0.05  # between readiness checks while starting: the resolution of coldstart
 STOP_TIMEOUT = 30.0
 
 
@@ -65,7 +66,7 @@ class Server:
                 ready = False
             if ready and len(self.worker_pids()) == self.workers:
                 return
-            time.sleep(0.2)
+            time.sleep(POLL_SECONDS)
         raise RuntimeError(f"the server was not ready in {timeout:.0f} s")
 
     def worker_pids(self) -> list[int]:

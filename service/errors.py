@@ -41,6 +41,14 @@ class Overloaded(Exception):
     """Every evaluation slot of this worker process is taken: refused, not queued."""
 
 
+class UnknownGraph(Exception):
+    """No prepared graph of that id in this worker (never registered here, or evicted)."""
+
+
+class WarmingUp(Exception):
+    """The worker has not finished its warm-up (service/warmup.py): not ready yet."""
+
+
 @dataclass(frozen=True)
 class ErrorKind:
     status: int
@@ -61,10 +69,12 @@ ERRORS: dict[type[Exception], ErrorKind] = {
     MissingApiKey: ErrorKind(401, "API key required", challenge=True),
     WrongApiKey: ErrorKind(403, "API key not accepted", challenge=True),
     UnsupportedMediaType: ErrorKind(415, "Unsupported media type"),
+    UnknownGraph: ErrorKind(404, "Unknown graph id"),
     Overloaded: ErrorKind(429, "Too many evaluations at once", limit="max_concurrent_evaluations",
                           retry=True),
     DeadlineExceeded: ErrorKind(503, "Evaluation timed out", limit="eval_timeout_seconds",
                                 retry=True),
+    WarmingUp: ErrorKind(503, "Warming up", retry=True),
 }
 
 _DESCRIPTIONS = {
@@ -73,13 +83,16 @@ _DESCRIPTIONS = {
     403: "The API key given is not one of GRADSERVE_API_KEYS.",
     413: "The body, a tensor, a name, the graph or the memory an evaluation needs is over the "
          "configured limits (ValueError).",
+    404: "No prepared graph of that id in the worker that answered (it never saw it, or "
+         "evicted it): register it again with POST /v1/graphs, which gives the same id.",
     415: "The body is not JSON by its Content-Type, or is compressed (Content-Encoding).",
     422: "Invalid arguments or graph (ValueError), an op without a gradient on the path "
          "(LookupError), or a dtype tf.gradients refuses (TypeError).",
     429: "This worker evaluates GRADSERVE_MAX_CONCURRENT_EVALUATIONS requests already; retry "
          "after Retry-After seconds.",
     500: "Unexpected server error; the request id finds it in the server log.",
-    503: "The evaluation ran past GRADSERVE_EVAL_TIMEOUT_SECONDS and was stopped.",
+    503: "The evaluation ran past GRADSERVE_EVAL_TIMEOUT_SECONDS and was stopped; or, from "
+         "/v1/health/ready, the worker is still warming up.",
 }
 _MAX_VALIDATION_ERRORS = 5
 _MAX_DETAIL_CHARACTERS = 2000  # a detail quoting a huge input is cut here

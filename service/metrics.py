@@ -27,6 +27,10 @@ EVALUATION_SECONDS = Histogram("gradserve_evaluation_duration_seconds",
                                buckets=_SECONDS)
 GRAPH_NODES = Histogram("gradserve_graph_nodes", "Nodes in the posted graphs.",
                         buckets=(1, 10, 100, 1_000, 10_000, 100_000, 1_000_000))
+PROGRAM_LOOKUPS = Counter("gradserve_program_lookups",
+                          "Programs (graph, ys, xs, options) looked up in the worker's cache "
+                          "by content id, by result: hit (not imported, built nor planned "
+                          "again) or miss.", ["result"])
 LIMIT_REJECTIONS = Counter("gradserve_limit_rejections",
                            "Requests refused by a limit, by the setting that refused them.",
                            ["limit"])

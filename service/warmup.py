@@ -1,7 +1,16 @@
 """`python -m service.warmup`: compiles the Numba kernels into NUMBA_CACHE_DIR (the Docker
 image runs it at build time) by running tiny first and second order gradients through the
 ops that use them: a fused elementwise chain, max pooling and a gather (segment sums), in
-float32 and float64, and the fused elementwise interpreter for both dtypes."""
+float32 and float64, and the fused elementwise interpreter for both dtypes.
+
+Each worker runs the same warm-up when it starts (`WarmUp`, from the app's lifespan, unless
+GRADSERVE_WARM_UP=false), in a thread: /v1/health/live answers meanwhile and
+/v1/health/ready says 503 until it is done. With the kernels cached it loads them (~0.3 s);
+with a cold cache it compiles them (~25 s on 2 cores), not the first requests."""
+
+import logging
+import threading
+import time
 
 import numpy as np
 
@@ -35,6 +44,29 @@ def warm_up() -> None:
         [second] = core.gradients(graph, [first], [x])
         value = np.linspace(-1, 1, 64, dtype=dtype).reshape(1, 8, 8, 1)
         core.evaluate(graph, [first, second], {x: value})
+
+
+class WarmUp:
+    """A worker's warm-up in a background thread; `running` until it has finished. A failed
+    warm-up is logged and ends it too: the kernels then compile at their first use."""
+
+    def __init__(self) -> None:
+        self.running = False
+
+    def start(self) -> None:
+        self.running = True
+        threading.Thread(target=self._run, name="gradserve-warm-up", daemon=True).start()
+
+    def _run(self) -> None:
+        logger = logging.getLogger("service")
+        start = time.perf_counter()
+        try:
+            warm_up()
+            logger.info("warmed up in %.2f s", time.perf_counter() - start)
+        except Exception:
+            logger.exception("the warm-up failed; the kernels will compile when first used")
+        finally:
+            self.running = False
 
 
 if __name__ == "__main__":

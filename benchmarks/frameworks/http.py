@@ -1,7 +1,8 @@
 """gradserve over HTTP: POST /v1/gradients to a server started by the benchmark.
 
 The graph is the in-process path's graph (frameworks/gradserve.py `forward`), sent as
-wire JSON with the feeds in the chosen encoding (`data`: JSON arrays, `b64`: base64).
+wire JSON with the feeds in the chosen encoding (`data`: JSON arrays, `b64`: base64,
+`binary`: a binary message, the JSON header then the raw bytes, read in place both ways).
 One request is timed end to end: the pre-encoded body sent, the server's work, the
 response received and decoded into NumPy arrays. The client's encoding of the body is
 counted in the time to the first gradient only (a client sending new feeds each time
@@ -21,14 +22,19 @@ import numpy as np
 
 from benchmarks.frameworks.gradserve import forward
 from schemas.graph import encode_graph
-from schemas.tensors import encode_tensor
+from schemas.tensors import BINARY_ALIGNMENT, binary_data, encode_tensor
+from service.routes.common import BINARY_MEDIA_TYPE, HEADER_LENGTH
 
 STAGES = ("parse", "build", "eval", "encode")
 CHUNK = 2**20
 
 
-def decode_value(value: dict) -> np.ndarray:
+def decode_value(value: dict, binary: memoryview) -> np.ndarray:
     dtype = np.dtype(value["dtype"])
+    if "binary_data_offset" in value:
+        start = value["binary_data_offset"]
+        raw = binary[start:start + value["binary_data_size"]]
+        return np.frombuffer(raw, dtype.newbyteorder("<")).reshape(value["shape"])
     if "b64" in value:
         raw = base64.b64decode(value["b64"])
         return np.frombuffer(raw, dtype.newbyteorder("<")).astype(dtype).reshape(value["shape"])
@@ -50,34 +56,43 @@ class Adapter:
         self.workload, self.encoding = workload, encoding
         self.client = httpx.Client(base_url=url, timeout=httpx.Timeout(1800.0))
         self.body = b""
+        self.headers: dict[str, str] = {}
         self.timings: list[dict[str, float]] = []
         self.response_bytes = self.tensor_bytes = 0
         self.encode_ms = 0.0
 
-    def _encode(self) -> bytes:
+    def _encode(self) -> tuple[bytes, dict[str, str]]:
         graph, loss, _ = forward(self.workload)
-        body = {"graph": encode_graph(graph.to_node_defs(), self.encoding),
-                "ys": [loss.name], "xs": list(self.workload.xs),
-                "feeds": {name: encode_tensor(value, self.encoding)
-                          for name, value in self.workload.inputs.items()},
-                "encoding": self.encoding}
+        with binary_data() as binary:
+            body = {"graph": encode_graph(graph.to_node_defs(), self.encoding),
+                    "ys": [loss.name], "xs": list(self.workload.xs),
+                    "feeds": {name: encode_tensor(value, self.encoding)
+                              for name, value in self.workload.inputs.items()},
+                    "encoding": self.encoding}
         if not self.workload.evaluates:
             body["evaluate"] = False
-        return json.dumps(body).encode()
+        header = json.dumps(body).encode()
+        if not binary.chunks:
+            return header, {"content-type": "application/json"}
+        header += b" " * (-len(header) % BINARY_ALIGNMENT)
+        return b"".join([header, *binary.chunks]), {"content-type": BINARY_MEDIA_TYPE,
+                                                    HEADER_LENGTH: str(len(header))}
 
     def _request(self):
         started = time.perf_counter()
         view = memoryview(self.body)
         response = self.client.post(
             "/v1/gradients", content=(view[i:i + CHUNK] for i in range(0, len(view), CHUNK)),
-            headers={"content-type": "application/json", "content-length": str(len(view))})
+            headers={**self.headers, "content-length": str(len(view))})
         if response.status_code != 200:
             raise RuntimeError(f"HTTP {response.status_code}: {response.text[:400]}")
         start = time.perf_counter()
         timing = server_timing(response.headers.get("server-timing", ""))
         self.response_bytes = len(response.content)
-        gradients = json.loads(response.content).get("gradients")
-        values = None if gradients is None else [decode_value(g) for g in gradients]
+        header_length = int(response.headers.get(HEADER_LENGTH, len(response.content)))
+        binary = memoryview(response.content)[header_length:]
+        gradients = json.loads(response.content[:header_length]).get("gradients")
+        values = None if gradients is None else [decode_value(g, binary) for g in gradients]
         end = time.perf_counter()
         timing["client_decode"] = (end - start) * 1e3
         timing["transport"] = ((end - started) * 1e3 - timing["client_decode"]
@@ -91,7 +106,7 @@ class Adapter:
 
     def first(self):
         start = time.perf_counter()
-        self.body = self._encode()
+        self.body, self.headers = self._encode()
         self.encode_ms = (time.perf_counter() - start) * 1e3
         values = self._request()
         return time.perf_counter() - start, values

@@ -9,9 +9,12 @@ with `await`, so no logic is written twice.
 from __future__ import annotations
 
 import email.utils
+import hashlib
+import json
 import os
 import random
 import time
+from collections import OrderedDict
 from collections.abc import Generator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -20,7 +23,7 @@ import httpx
 import numpy as np
 
 from gradserve import __version__
-from gradserve.errors import APIError, from_problem
+from gradserve.errors import APIError, APIStatusError, from_problem
 from gradserve.framework import Graph, Operation, Tensor, get_default_graph
 from gradserve.gradients import (
     OpCatalog,
@@ -29,7 +32,7 @@ from gradserve.gradients import (
     check_arguments,
     connected,
 )
-from gradserve.wire import decode_value, encode_value
+from gradserve.wire import Encoding, decode_value
 
 DEFAULT_BASE_URL = "http://127.0.0.1:8000"
 DEFAULT_TIMEOUT: httpx.Timeout = httpx.Timeout(60.0, connect=5.0)  # seconds; per client and per call
@@ -38,6 +41,8 @@ INITIAL_RETRY_DELAY = 0.5  # seconds, doubled at each retry, with jitter
 MAX_RETRY_DELAY = 8.0
 MAX_RETRY_AFTER = 60.0     # a longer Retry-After is not waited for
 RETRY_STATUSES = frozenset({429, 503})
+# Programs run (graph and fetches) whose prepared graph id the client remembers.
+MAX_PREPARED_GRAPHS = 128
 # Failures to reach the service, which are retried (a read or write timeout is not).
 CONNECTION_ERRORS = (httpx.NetworkError, httpx.RemoteProtocolError, httpx.ConnectTimeout)
 
@@ -58,13 +63,17 @@ class BaseClient:
     """Builds the requests of `gradients`, `run` and `resolve` and reads their responses."""
 
     def __init__(self, base_url: str | None, timeout: float | httpx.Timeout,
-                 max_retries: int) -> None:
+                 max_retries: int, encoding: Encoding = "binary") -> None:
         self.base_url = base_url or os.environ.get("GRADSERVE_BASE_URL", DEFAULT_BASE_URL)
         self.timeout = timeout
         self.max_retries = max_retries
+        self.encoding = encoding
         self.headers = {"User-Agent": f"gradserve-python/{__version__}"}
         self._ops: dict[str, Any] | None = None
         self._catalog: OpCatalog | None = None
+        # A program's fingerprint -> its prepared graph id (None: run once, not registered).
+        self._prepared: OrderedDict[str, str | None] = OrderedDict()
+        self._prepared_graphs_supported = True
 
     # -- flows ------------------------------------------------------------------------
 
@@ -104,7 +113,7 @@ class BaseClient:
         """Has the service build pending calls without computing anything."""
         for call in calls:
             body = {**self._graph_payload(call.graph, call.tensors, {}), **call.request_fields(),
-                    "return_graph": "added", "evaluate": False, "encoding": "b64"}
+                    "return_graph": "added", "evaluate": False, "encoding": self.encoding}
             response = yield Request("POST", "/v1/gradients", body, timeout)
             call.merge(response, (yield from self._catalog_flow()))
 
@@ -121,9 +130,9 @@ class BaseClient:
         fetched = list(dict.fromkeys(t for t in leaves if call is None or t._pending is not call))
         seeds = fetched + (call.tensors if call else [])
         body = {**self._graph_payload(_graph_of(seeds), seeds, feeds),
-                "fetches": [t._ref for t in fetched], "encoding": "b64"}
+                "fetches": [t._ref for t in fetched], "encoding": self.encoding}
         if call is None:
-            values = (yield Request("POST", "/v1/run", body, timeout))["fetched"]
+            values = (yield from self._run_program_flow(body, timeout))["fetched"]
             results = dict(zip(fetched, values))
         else:
             body.update(call.request_fields(), return_graph="added")
@@ -134,13 +143,49 @@ class BaseClient:
             call.merge(response, (yield from self._catalog_flow()))
         return _rebuild(fetches, iter([_value(results[t], t) for t in leaves]))
 
+    def _run_program_flow(self, body: dict[str, Any], timeout: Any) -> Flow:
+        """POST /v1/run; from the second run of the same program (the body but its feeds),
+        its prepared graph: registered once (POST /v1/graphs), then evaluated by id with
+        only the feeds sent; registered again, once, when the service answers 404 (a replica
+        that never saw the id, or evicted it)."""
+        program = {"graph": body["graph"], "ys": [], "xs": [], "fetches": body["fetches"]}
+        key = hashlib.sha256(json.dumps(program, sort_keys=True).encode()).hexdigest()
+        if not self._prepared_graphs_supported or key not in self._prepared:
+            self._remember_prepared(key, None)
+            return (yield Request("POST", "/v1/run", body, timeout))
+        evaluation = {"feeds": body["feeds"], "encoding": body["encoding"]}
+        for attempt in range(2):
+            graph_id = self._prepared[key]
+            if graph_id is None:
+                try:
+                    graph_id = (yield Request("POST", "/v1/graphs", program, timeout))["id"]
+                except APIStatusError as error:
+                    if error.status not in (404, 405):
+                        raise
+                    self._prepared_graphs_supported = False  # a service without the extension
+                    return (yield Request("POST", "/v1/run", body, timeout))
+                self._remember_prepared(key, graph_id)
+            try:
+                return (yield Request("POST", f"/v1/graphs/{graph_id}/gradients", evaluation,
+                                      timeout))
+            except APIStatusError as error:
+                if error.status != 404 or attempt:
+                    raise
+                self._prepared[key] = None
+
+    def _remember_prepared(self, key: str, graph_id: str | None) -> None:
+        self._prepared[key] = graph_id
+        self._prepared.move_to_end(key)
+        if len(self._prepared) > MAX_PREPARED_GRAPHS:
+            self._prepared.popitem(last=False)
+
     def _graph_payload(self, graph: Graph, seeds: Sequence[Tensor],
                        feeds: Mapping[Tensor, np.ndarray]) -> dict[str, Any]:
-        """The graph part of a request: the ops `seeds` need, and the feeds among them.
-        (Prepared graphs, POST /v1/graphs, would send a graph id here instead.)"""
+        """The graph part of a request: the ops `seeds` need, and the feeds among them (as
+        arrays, which `wire.encode_message` encodes when the request is sent)."""
         needed = _ancestors([t.op for t in seeds])
         return {"graph": {"nodes": [op.node_def for op in graph.get_operations() if op in needed]},
-                "feeds": {t._ref: encode_value(v) for t, v in feeds.items() if t.op in needed}}
+                "feeds": {t._ref: v for t, v in feeds.items() if t.op in needed}}
 
     def _resolver(self, call: PendingGradients) -> None:
         raise NotImplementedError

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import json
 import time
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from typing import Any, Self
 
 import httpx
@@ -23,9 +22,15 @@ from gradserve._base import (
     flatten,
     pending_calls,
 )
-from gradserve.errors import APIConnectionError, APITimeoutError, GradserveError
+from gradserve.errors import (
+    APIConnectionError,
+    APIError,
+    APITimeoutError,
+    GradserveError,
+)
 from gradserve.framework import Tensor
 from gradserve.gradients import PendingGradients
+from gradserve.wire import Encoding, decode_message, encode_message
 
 Timeout = float | httpx.Timeout | None
 
@@ -41,13 +46,15 @@ class Client(BaseClient):
     def __init__(self, base_url: str | None = None, *, timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
                  max_retries: int = DEFAULT_MAX_RETRIES,
                  transport: httpx.BaseTransport | None = None,
-                 headers: Mapping[str, str] | None = None) -> None:
+                 headers: Mapping[str, str] | None = None, encoding: Encoding = "binary") -> None:
         """`base_url` defaults to $GRADSERVE_BASE_URL, else http://127.0.0.1:8000.
         `timeout` (seconds, or an httpx.Timeout) applies to each request unless a call
         gives its own; `max_retries` retries connection errors, 429 and 503 only, with
         jittered exponential backoff honouring Retry-After. `transport` replaces the HTTP
-        transport (e.g. a mock, in tests)."""
-        super().__init__(base_url, timeout, max_retries)
+        transport (e.g. a mock, in tests). `encoding` "binary" sends feeds over 1024 elements
+        and gets results as raw bytes (the binary tensor extension); "b64" as base64 in JSON,
+        for services without the extension."""
+        super().__init__(base_url, timeout, max_retries, encoding)
         self._http = httpx.Client(base_url=self.base_url, timeout=timeout, transport=transport,
                                   headers={**self.headers, **(headers or {})})
 
@@ -97,14 +104,20 @@ class Client(BaseClient):
         try:
             request = next(flow)
             while True:
-                request = flow.send(self._send(request))
+                try:
+                    response = self._send(request)
+                except APIError as error:  # the flow may handle it, else it raises it again
+                    request = flow.throw(error)
+                else:
+                    request = flow.send(response)
         except StopIteration as done:
             return done.value
 
     def _send(self, request: Request) -> Any:
         for attempt in itertools.count():
             try:
-                response = self._http.request(request.method, request.path, **_options(request))
+                response = self._http.request(request.method, request.path,
+                                              **_options(request, self.encoding))
             except CONNECTION_ERRORS as error:
                 delay = self._retry_delay(attempt, None)
                 if delay is None:
@@ -114,7 +127,7 @@ class Client(BaseClient):
             except httpx.TimeoutException as error:
                 raise _connection_error(error, self.base_url) from error
             if response.is_success:
-                return response.json()
+                return decode_message(response.content, response.headers)
             delay = self._retry_delay(attempt, response)
             if delay is None:
                 raise self._error(response)
@@ -131,8 +144,8 @@ class AsyncClient(BaseClient):
     def __init__(self, base_url: str | None = None, *, timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
                  max_retries: int = DEFAULT_MAX_RETRIES,
                  transport: httpx.AsyncBaseTransport | None = None,
-                 headers: Mapping[str, str] | None = None) -> None:
-        super().__init__(base_url, timeout, max_retries)
+                 headers: Mapping[str, str] | None = None, encoding: Encoding = "binary") -> None:
+        super().__init__(base_url, timeout, max_retries, encoding)
         self._http = httpx.AsyncClient(base_url=self.base_url, timeout=timeout,
                                        transport=transport,
                                        headers={**self.headers, **(headers or {})})
@@ -178,15 +191,22 @@ class AsyncClient(BaseClient):
         try:
             request = next(flow)
             while True:
-                request = flow.send(await self._send(request))
+                try:
+                    response = await self._send(request)
+                except APIError as error:  # the flow may handle it, else it raises it again
+                    request = flow.throw(error)
+                else:
+                    request = flow.send(response)
         except StopIteration as done:
             return done.value
 
     async def _send(self, request: Request) -> Any:
         for attempt in itertools.count():
             try:
-                response = await self._http.request(request.method, request.path,
-                                                    **_options(request))
+                options = _options(request, self.encoding)
+                if isinstance(options.get("content"), list):  # httpx's async path wants these
+                    options["content"] = _async_chunks(options["content"])
+                response = await self._http.request(request.method, request.path, **options)
             except CONNECTION_ERRORS as error:
                 delay = self._retry_delay(attempt, None)
                 if delay is None:
@@ -196,21 +216,25 @@ class AsyncClient(BaseClient):
             except httpx.TimeoutException as error:
                 raise _connection_error(error, self.base_url) from error
             if response.is_success:
-                return response.json()
+                return decode_message(response.content, response.headers)
             delay = self._retry_delay(attempt, response)
             if delay is None:
                 raise self._error(response)
             await asyncio.sleep(delay)
 
 
-def _options(request: Request) -> dict[str, Any]:
+def _options(request: Request, encoding: Encoding) -> dict[str, Any]:
     options: dict[str, Any] = {}
     if request.body is not None:
-        options["content"] = json.dumps(request.body, allow_nan=False, separators=(",", ":"))
-        options["headers"] = {"Content-Type": "application/json"}
+        options["content"], options["headers"] = encode_message(request.body, encoding)
     if request.timeout is not None:
         options["timeout"] = request.timeout
     return options
+
+
+async def _async_chunks(chunks: list[bytes | memoryview]) -> AsyncIterator[bytes | memoryview]:
+    for chunk in chunks:
+        yield chunk
 
 
 def _connection_error(error: httpx.HTTPError, base_url: str) -> GradserveError:

@@ -1,5 +1,5 @@
-"""Tensor values on the wire: large arrays as b64, small ones as data, every dtype both
-ways, non-finite floats as strings."""
+"""Tensor values on the wire: large arrays as b64 or binary, small ones as data, every dtype
+both ways, non-finite floats as strings."""
 
 import json
 
@@ -7,7 +7,14 @@ import gradserve as gs
 import httpx
 import numpy as np
 import pytest
-from gradserve.wire import B64_MIN_ELEMENTS, decode_value, encode_value
+from gradserve.wire import (
+    B64_MIN_ELEMENTS,
+    HEADER_LENGTH,
+    decode_message,
+    decode_value,
+    encode_message,
+    encode_value,
+)
 
 DTYPES = ["float16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8", "uint16",
           "uint32", "uint64", "bool", "complex64", "complex128"]
@@ -44,11 +51,56 @@ def test_large_feeds_travel_as_b64_and_come_back_exactly(server_url):
     x = gs.placeholder(gs.float64, [None], name="x")
     small = gs.placeholder(gs.float64, [3], name="small")
     feed = np.random.default_rng(0).standard_normal(5000)
-    with gs.Client(server_url, transport=httpx.MockTransport(record)) as client:
+    with gs.Client(server_url, transport=httpx.MockTransport(record), encoding="b64") as client:
         [dx] = client.gradients(gs.reduce_sum(gs.sin(x)) + gs.reduce_sum(small), x)
         np.testing.assert_array_equal(client.run(dx, {x: feed, small: [1, 2, 3]}), np.cos(feed))
     feeds = bodies[-1]["feeds"]
     assert "b64" in feeds["x"] and feeds["small"]["data"] == [1.0, 2.0, 3.0]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_binary_messages_round_trip(dtype):
+    big = (np.arange(B64_MIN_ELEMENTS + 3) % 5 - 2).astype(dtype)
+    small = np.arange(3).astype(dtype)
+    chunks, headers = encode_message({"feeds": {"big": big, "small": small}, "n": 1}, "binary")
+    content = b"".join(chunks)
+    assert headers["Content-Type"] == "application/octet-stream"
+    assert int(headers["Content-Length"]) == len(content)
+    assert int(headers[HEADER_LENGTH]) % 8 == 0
+    body = decode_message(content, headers)
+    assert body["n"] == 1 and "data" in body["feeds"]["small"]
+    assert body["feeds"]["big"]["binary_data_size"] == big.nbytes
+    for name, array in [("big", big), ("small", small)]:
+        decoded = decode_value(body["feeds"][name])
+        assert decoded.dtype == array.dtype and decoded.flags.writeable
+        np.testing.assert_array_equal(decoded, array)
+
+
+def test_megabytes_travel_as_binary_both_ways(server_url):
+    kinds = []
+
+    def record(request: httpx.Request) -> httpx.Response:
+        response = httpx.HTTPTransport().handle_request(request)
+        kinds.append((request.headers.get("content-type"), response.headers["content-type"]))
+        return response
+
+    x = gs.placeholder(gs.float32, [None], name="x")
+    small = gs.placeholder(gs.float32, [3], name="small")
+    feed = np.random.default_rng(0).standard_normal(1_000_000).astype(np.float32)
+    with gs.Client(server_url, transport=httpx.MockTransport(record)) as client:
+        [dx, dsmall] = client.gradients(gs.reduce_sum(x * x) + gs.reduce_sum(small), [x, small])
+        got_dx, got_dsmall = client.run([dx, dsmall], {x: feed, small: [1, 2, 3]})
+    np.testing.assert_array_equal(got_dx, 2 * feed)
+    np.testing.assert_array_equal(got_dsmall, [1, 1, 1])
+    assert kinds[-1] == ("application/octet-stream", "application/octet-stream")
+
+
+@pytest.mark.anyio
+async def test_the_async_client_sends_binary_too(async_client):
+    x = gs.placeholder(gs.float64, [None], name="x")
+    feed = np.linspace(-1, 1, 50_000)
+    [dx] = await async_client.gradients(gs.reduce_sum(gs.sin(x)), x)
+    np.testing.assert_allclose(await async_client.run(dx, {x: feed}), np.cos(feed))
 
 
 def test_graphs_are_sent_pruned_to_what_the_request_needs(client, transport):

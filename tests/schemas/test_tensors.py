@@ -8,7 +8,14 @@ import pytest
 
 from core import ResourceLimitError
 from core.dtypes import DTYPES
-from schemas import DecodeError, TensorValue, decode_tensor, encode_response, encode_tensor
+from schemas import (
+    DecodeError,
+    TensorValue,
+    binary_data,
+    decode_tensor,
+    encode_response,
+    encode_tensor,
+)
 
 LIMIT = 2**26
 
@@ -28,13 +35,30 @@ def sample(dtype: np.dtype) -> np.ndarray:
     return (values / (4 if dtype.kind == "f" else 1)).astype(dtype)
 
 
-@pytest.mark.parametrize("encoding", ["data", "b64"])
+@pytest.mark.parametrize("encoding", ["data", "b64", "binary"])
 @pytest.mark.parametrize("dtype", DTYPES.values(), ids=str)
 def test_round_trip(dtype, encoding):
     array = sample(dtype)
-    wire = json.loads(json.dumps(encode_tensor(array, encoding)))
-    decoded = decode(**wire)
-    assert decoded.dtype == dtype and decoded.shape == (2, 3) and decoded.flags.writeable
+    with binary_data() as sent:
+        wire = json.loads(json.dumps(encode_tensor(array, encoding)))
+    with binary_data(memoryview(b"".join(sent.chunks))):
+        decoded = decode(**wire)
+    assert decoded.dtype == dtype and decoded.shape == (2, 3)
+    np.testing.assert_array_equal(decoded, array)
+
+
+def test_binary_values_are_sent_and_read_in_place():
+    array = np.arange(12, dtype=np.float32).reshape(3, 4)
+    with binary_data() as sent:
+        value = encode_tensor(array, "binary")
+    assert value == {"dtype": "float32", "shape": [3, 4], "binary_data_offset": 0,
+                     "binary_data_size": 48}
+    [chunk] = sent.chunks
+    assert np.shares_memory(np.frombuffer(chunk, np.float32), array)
+    body = bytearray(b"\0" * 8 + array.tobytes())
+    with binary_data(memoryview(body)):
+        decoded = decode(**{**value, "binary_data_offset": 8})
+    assert np.shares_memory(decoded, np.frombuffer(body, np.uint8))
     np.testing.assert_array_equal(decoded, array)
 
 

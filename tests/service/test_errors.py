@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import core
+import core.program
 from schemas import Problem
 from service.settings import Settings
 from tests.service.conftest import client_for
@@ -166,7 +167,7 @@ async def test_unexpected_errors_are_500_with_the_request_id(monkeypatch):
     def fail(*args, **kwargs):
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr(core, "gradients", fail)
+    monkeypatch.setattr(core.program, "gradients", fail)
     async with client_for(Settings(), raise_app_exceptions=False) as client:
         found = await problem(client, request(SQUARE, "y", "x", feeds=X),
                               status=500, exception=None)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-import core
+import core.program
 from service.app import create_app
 from service.logs import JsonFormatter
 from service.settings import Settings
@@ -74,7 +74,7 @@ async def test_unexpected_errors_are_logged_with_their_traceback(monkeypatch, ca
     def fail(*args, **kwargs):
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr(core, "gradients", fail)
+    monkeypatch.setattr(core.program, "gradients", fail)
     async with client_for(Settings(), raise_app_exceptions=False) as client:
         response = await client.post("/v1/gradients", json=BODY)
     assert response.status_code == 500

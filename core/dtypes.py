@@ -18,6 +18,7 @@ COMPLEX = frozenset(DTYPES[n] for n in ("complex64", "complex128"))
 INTEGERS = frozenset(
     DTYPES[n] for n in ("int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64"))
 BOOL = frozenset({DTYPES["bool"]})
+TRAINABLE = FLOATS | COMPLEX
 NUMERIC = FLOATS | COMPLEX | INTEGERS
 REAL = FLOATS | INTEGERS
 ALL = NUMERIC | BOOL
@@ -28,6 +29,8 @@ INT64 = DTYPES["int64"]
 FLOAT32 = DTYPES["float32"]
 BOOL_ = DTYPES["bool"]
 
+_SUPPORTED = {dtype: dtype for dtype in DTYPES.values()}
+
 # Aliases a TensorFlow user may write.
 _ALIASES = {"half": "float16", "float": "float32", "double": "float64"}
 
@@ -35,6 +38,8 @@ _ALIASES = {"half": "float16", "float": "float32", "double": "float64"}
 def as_dtype(name, node: str | None = None) -> np.dtype:
     """The NumPy dtype for a wire name such as "float32" (or an np.dtype)."""
     if isinstance(name, np.dtype):
+        if name in _SUPPORTED:
+            return _SUPPORTED[name]
         name = name.name
     if isinstance(name, type) and issubclass(name, np.generic):
         name = np.dtype(name).name
@@ -49,4 +54,4 @@ def as_dtype(name, node: str | None = None) -> np.dtype:
 
 def is_trainable(dtype: np.dtype) -> bool:
     """Whether gradients flow through tensors of this dtype (floating or complex)."""
-    return dtype in FLOATS or dtype in COMPLEX
+    return dtype in TRAINABLE

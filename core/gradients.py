@@ -12,7 +12,7 @@ The stop set is the xs that no other x feeds, plus `stop_gradients`. A node with
 rule raises LookupError; a not-differentiable node passes no gradient on.
 """
 
-from collections import defaultdict, deque
+from collections import deque
 from collections.abc import Sequence
 from enum import IntEnum
 
@@ -21,7 +21,7 @@ import numpy as np
 from core import build
 from core import dtypes as dt
 from core.errors import GradientTypeError, GraphError, NoGradientError
-from core.graph import NAME_PATTERN, Graph, Node, Tensor
+from core.graph import NAME_PATTERN, Graph, Node, Tensor, gc_paused
 from core.shapes import compatible, format_shape, merge
 from core.sparse import IndexedSlices, concat, densify
 
@@ -76,7 +76,7 @@ def gradients(graph: Graph, ys: Sequence[Tensor], xs: Sequence[Tensor],
     if len(grad_ys) != len(ys):
         raise GraphError(f"Length mismatch. Passed {len(grad_ys)} grad_ys for {len(ys)} ys")
 
-    with graph.name_scope(name):
+    with gc_paused(), graph.name_scope(name):
         grad_ys = _default_grad_ys(graph, ys, list(grad_ys))
         to_nodes = [y.node for y in ys]
         from_nodes = [x.node for x in xs]
@@ -87,7 +87,7 @@ def gradients(graph: Graph, ys: Sequence[Tensor], xs: Sequence[Tensor],
         queue: deque[Node] = deque()
         queued = set()
         for node in to_nodes:
-            if pending[node] == 0 and node not in queued and node in reachable_to:
+            if pending[node.index] == 0 and node not in queued and node in reachable_to:
                 queued.add(node)
                 queue.append(node)
         stop_nodes = _stop_nodes(from_nodes, [t.node for t in stop_gradients], pending)
@@ -103,8 +103,8 @@ def gradients(graph: Graph, ys: Sequence[Tensor], xs: Sequence[Tensor],
                 if in_grad is not None:
                     _add_grad(grads, t_in, in_grad)
             for t_in in node.inputs:
-                pending[t_in.node] -= 1
-                if pending[t_in.node] == 0:
+                pending[t_in.node.index] -= 1
+                if pending[t_in.node.index] == 0:
                     queue.append(t_in.node)
 
         results = [_result_grad(grads, x, unconnected_gradients) for x in xs]
@@ -145,55 +145,48 @@ def _default_grad_ys(graph: Graph, ys: list[Tensor], grad_ys: list) -> list[Tens
     return result
 
 
-def _consumers(graph: Graph) -> dict[Tensor, list[Node]]:
-    consumers: dict[Tensor, list[Node]] = defaultdict(list)
-    for node in graph.nodes:
-        for t in node.inputs:
-            consumers[t].append(node)
-    return consumers
-
-
 def _pending_counts(graph: Graph, to_nodes: list[Node], from_nodes: list[Node]):
-    """(the ys' nodes reachable from the xs, pending gradient count per node between)."""
-    consumers = _consumers(graph)
-    reached = set()
-    queue = deque(from_nodes)
-    while queue:
-        node = queue.popleft()
-        if node not in reached:
-            reached.add(node)
-            for i, dtype in enumerate(node.output_dtypes):
-                if dt.is_trainable(dtype):
-                    queue.extend(consumers.get(Tensor(node, i), ()))
-    reachable_to = {node for node in to_nodes if node in reached}
+    """(the ys' nodes reachable from the xs, pending gradient count per node index).
 
-    between, between_list = set(), []
-    queue = deque(to_nodes)
-    while queue:
-        node = queue.popleft()
-        if node in reached:
-            between.add(node)
-            between_list.append(node)
-            reached.remove(node)
-            queue.extend(t.node for t in node.inputs)
+    Two passes over the nodes by index, which is a topological order: forward, the nodes
+    reached from the xs through trainable tensors; backward from the ys, those of them
+    the ys depend on, each counting one pending gradient per input it reads from another."""
+    reached = [False] * len(graph)
+    for node in from_nodes:
+        reached[node.index] = True
+    first = min((node.index for node in from_nodes), default=len(graph))
+    for node in graph.nodes[first:]:
+        if not reached[node.index]:
+            reached[node.index] = any(reached[t.node.index] and t.dtype in dt.TRAINABLE
+                                      for t in node.inputs)
+    reachable_to = {node for node in to_nodes if reached[node.index]}
 
-    pending: dict[Node, int] = defaultdict(int)
-    for node in between_list:
-        for t in node.inputs:
-            if t.node in between:
-                pending[t.node] += 1
+    between = [False] * len(graph)
+    for node in reachable_to:
+        between[node.index] = True
+    pending = [0] * len(graph)
+    last = max((node.index for node in reachable_to), default=-1)
+    for node in reversed(graph.nodes[:last + 1]):
+        if between[node.index]:
+            for t in node.inputs:
+                if reached[t.node.index]:
+                    between[t.node.index] = True
+                    pending[t.node.index] += 1
     return reachable_to, pending
 
 
 def _stop_nodes(from_nodes, stop_gradient_nodes, pending) -> set[Node]:
     """The xs that no other x feeds (the frontier), plus the stop_gradients' nodes."""
-    stop = {node for node in from_nodes if all(pending[t.node] <= 0 for t in node.inputs)}
+    stop = {node for node in from_nodes
+            if all(pending[t.node.index] <= 0 for t in node.inputs)}
     stop.update(stop_gradient_nodes)
     return stop
 
 
 def _add_grad(grads: dict, t: Tensor, grad: Tensor) -> None:
-    node_grads = grads.setdefault(t.node, [[] for _ in range(t.node.num_outputs)])
+    node_grads = grads.get(t.node)
+    if node_grads is None:
+        node_grads = grads[t.node] = [[] for _ in range(t.node.num_outputs)]
     node_grads[t.index].append(grad)
 
 
@@ -202,6 +195,9 @@ def _aggregate(graph: Graph, grads: dict, node: Node, method: AggregationMethod)
     IndexedSlices are concatenated, or made dense when dense contributions join them."""
     out_grads = grads.get(node) or [[] for _ in range(node.num_outputs)]
     for i, contributions in enumerate(out_grads):
+        if len(contributions) == 1:
+            out_grads[i] = contributions[0]
+            continue
         sparse = [g for g in contributions if isinstance(g, IndexedSlices)]
         if sparse and len(sparse) < len(contributions):
             contributions = [densify(g) for g in contributions]
@@ -233,9 +229,9 @@ def _apply_rule(graph: Graph, node: Node, out_grads: list, gate: bool) -> list:
             f"No gradient defined for operation '{node.name}' (op type: {node.op})"
             + (f". Reason: {reason}" if reason else ""), node.name)
     for i, grad in enumerate(out_grads):
-        if grad is None and dt.is_trainable(node.output_dtypes[i]):
+        if grad is None and node.output_dtypes[i] in dt.TRAINABLE:
             out_grads[i] = build.zeros_like(node.output(i))
-        else:
+        elif isinstance(grad, IndexedSlices):
             out_grads[i] = densify(grad)
     with graph.name_scope(node.name + "_grad"):
         in_grads = opdef.grad(node, *out_grads)
@@ -256,6 +252,8 @@ def _apply_rule(graph: Graph, node: Node, out_grads: list, gate: bool) -> list:
 
 def _refine_shape(node: Node, index: int, t_in: Tensor, grad: Tensor) -> None:
     """TensorFlow's set_shape on each input gradient: check and narrow its static shape."""
+    if grad.shape == t_in.shape:
+        return
     if not compatible(grad.shape, t_in.shape):
         raise GraphError(
             f"Incompatible shapes between op input and calculated input gradient. Forward "

@@ -13,6 +13,8 @@ from typing import Any
 import numpy as np
 
 from core import dtypes as dt
+from core.errors import GraphError
+from core.shapes import as_shape
 
 REQUIRED = object()
 
@@ -57,6 +59,9 @@ class OpDef:
     def __post_init__(self):
         self.min_inputs = len(self.inputs)
         self.variadic = any(name.endswith("*") for name in self.inputs)
+        self.attr_defaults = {name: spec.default for name, spec in self.attrs.items()
+                              if spec.default is not REQUIRED}
+        self.required_attrs = frozenset(self.attrs) - frozenset(self.attr_defaults)
 
 
 _OPS: dict[str, OpDef] = {}
@@ -101,9 +106,6 @@ def all_ops() -> list[OpDef]:
 
 def convert_attr(kind: str, value, node: str, attr: str):
     """An attribute's wire value in its core form; GraphError when it is not of its kind."""
-    from core.errors import GraphError
-    from core.shapes import as_shape
-
     def bad():
         return GraphError(f"attribute {attr!r} of node {node!r} must be {kind}, got {value!r}", node)
 

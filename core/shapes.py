@@ -25,7 +25,7 @@ def as_shape(value, node: str | None = None) -> Shape:
 
 
 def is_fully_defined(shape: Shape) -> bool:
-    return shape is not None and all(d is not None for d in shape)
+    return shape is not None and None not in shape
 
 
 def num_elements(shape: Shape) -> int | None:
@@ -53,7 +53,7 @@ def compatible(a: Shape, b: Shape) -> bool:
 
 def merge(a: Shape, b: Shape) -> Shape:
     """The most specific shape compatible with both (assumes `compatible(a, b)`)."""
-    if a is None:
+    if a is None or a == b:
         return b
     if b is None:
         return a
@@ -68,6 +68,8 @@ def broadcast(a: Shape, b: Shape, node: str | None = None) -> Shape:
     """NumPy broadcasting of two partially known shapes; GraphError if incompatible."""
     if a is None or b is None:
         return None
+    if a == b:
+        return a
     out = []
     for i in range(1, max(len(a), len(b)) + 1):
         x = a[-i] if i <= len(a) else 1

@@ -19,9 +19,9 @@ def check_dtype(node: Node, t: Tensor, allowed: frozenset, what: str = "input") 
 def same_dtype(node: Node, tensors, allowed: frozenset = dt.ALL) -> np.dtype:
     """The common dtype of `tensors`; GraphError naming the node when they differ."""
     first = tensors[0]
-    check_dtype(node, first, allowed)
+    dtype = check_dtype(node, first, allowed)
     for t in tensors[1:]:
-        if t.dtype != first.dtype:
+        if t.dtype != dtype:
             raise GraphError(f"node {node.name!r} ({node.op}): input {t.name!r} has dtype "
                              f"{t.dtype.name} but {first.name!r} has {first.dtype.name}; "
                              f"{node.op} needs matching dtypes (insert a Cast)", node.name)
@@ -48,7 +48,7 @@ def binary(allowed: frozenset = dt.ALL, out_dtype: np.dtype | None = None):
     """Shape rule: NumPy broadcasting of two inputs of one dtype (bool output for comparisons)."""
     def infer(node: Node):
         x, y = node.inputs
-        dtype = same_dtype(node, [x, y], allowed)
+        dtype = same_dtype(node, node.inputs, allowed)
         return [(out_dtype or dtype, broadcast(x.shape, y.shape, node.name))]
     return infer
 
@@ -66,7 +66,7 @@ def axes_values(node: Node, t: Tensor, rank: int | None) -> list[int] | None:
     value = int_values(node, t, "axis")
     if value is None or rank is None:
         return None
-    return sorted({normalize_axis(int(a), rank, node.name) for a in value.reshape(-1)})
+    return sorted({normalize_axis(a, rank, node.name) for a in value.reshape(-1).tolist()})
 
 
 def reduced_shape(shape: Shape, axes: list[int] | None, keep_dims: bool) -> Shape:

@@ -1,12 +1,13 @@
 """The graph IR: import in any order, validation errors naming the node, evaluation."""
 
+import gc
 import tracemalloc
 
 import numpy as np
 import pytest
 
 import core
-from core.graph import Graph, NodeDef
+from core.graph import Graph, NodeDef, gc_paused
 
 
 def P(name, shape=(2,), dtype="float32"):
@@ -144,3 +145,24 @@ def test_evaluation_stops_at_its_deadline():
     plan = core.executor.Plan(graph, [graph.tensor("y")], [graph.tensor("x")])
     with pytest.raises(TimeoutError, match="ran out of time before node 'y'"):
         plan.run({graph.tensor("x"): np.ones(2, np.float32)}, deadline=0.0)
+
+
+def test_the_garbage_collector_is_paused_while_building_and_resumed_after_the_last_build():
+    """Builds pause the cyclic collector; overlapping builds (threads) resume it only when
+    the last one ends, and never turn on a collector the user had turned off."""
+    first, second = gc_paused(), gc_paused()
+    assert gc.isenabled()
+    first.__enter__()
+    second.__enter__()
+    assert not gc.isenabled()
+    first.__exit__(None, None, None)
+    assert not gc.isenabled()
+    second.__exit__(None, None, None)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with gc_paused():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

@@ -8,7 +8,7 @@ build is kept, one per signature of the feeds (which tensors are fed, at which s
 since a graph whose placeholders take the fed shapes has every static shape known (gradient
 rules take their static paths, elementwise nodes fuse, memory is estimated before running).
 Running a kept build again costs only the kernels. `ProgramCache` keeps the most recently
-used programs by id.
+used programs by id, and finds them by cheaper keys of the caller's too (`alias`).
 """
 
 import hashlib
@@ -16,7 +16,7 @@ import json
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,6 +33,8 @@ Gradient = Tensor | IndexedSlices | None
 GradientValue = np.ndarray | tuple[np.ndarray, np.ndarray, np.ndarray] | None
 # The builds a program keeps, one per feed signature; the least recently used goes first.
 MAX_BUILDS_PER_PROGRAM = 8
+# The aliases a ProgramCache keeps, per program it keeps; the least recently used go first.
+ALIASES_PER_PROGRAM = 4
 
 
 @dataclass
@@ -192,13 +194,19 @@ def _canonical(value: Any) -> Any:
 
 class ProgramCache:
     """The most recently used programs by id: at most `max_programs` of them, and at most
-    `max_nodes` nodes in their graphs altogether (a larger program is not kept). Thread-safe."""
+    `max_nodes` nodes in their graphs altogether (a larger program is not kept). Thread-safe.
+
+    An alias is a key the caller knows a program by before it has the program, cheaper to
+    compute than its id (the service's: a hash of the program's part of a request as
+    posted); several aliases may name one id. The most recently used are kept, and one
+    finds its program while the program is kept."""
 
     def __init__(self, max_programs: int, max_nodes: int) -> None:
         self.max_programs = max_programs
         self.max_nodes = max_nodes
         self._programs: OrderedDict[str, Program] = OrderedDict()
         self._nodes = 0
+        self._ids_by_alias: OrderedDict[Hashable, str] = OrderedDict()
         self._lock = threading.Lock()
 
     def get(self, program_id: str) -> Program | None:
@@ -207,6 +215,23 @@ class ProgramCache:
             if program is not None:
                 self._programs.move_to_end(program_id)
             return program
+
+    def find(self, alias: Hashable) -> Program | None:
+        """The kept program `alias` names (`alias(alias, id)`), if any."""
+        with self._lock:
+            program_id = self._ids_by_alias.get(alias)
+            if program_id is None:
+                return None
+            self._ids_by_alias.move_to_end(alias)
+        return self.get(program_id)
+
+    def alias(self, alias: Hashable, program_id: str) -> None:
+        """Makes `alias` name the program of `program_id` (kept now or later)."""
+        with self._lock:
+            self._ids_by_alias[alias] = program_id
+            self._ids_by_alias.move_to_end(alias)
+            if len(self._ids_by_alias) > ALIASES_PER_PROGRAM * self.max_programs:
+                self._ids_by_alias.popitem(last=False)
 
     def add(self, program: Program) -> Program:
         """Keeps `program`, evicting the least recently used ones as needed; the program

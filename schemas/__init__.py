@@ -22,7 +22,14 @@ from schemas.health import Health
 from schemas.limits import DecodeLimits, LimitExceeded
 from schemas.ops import OpsResponse, describe_ops
 from schemas.problem import Problem
-from schemas.run import RunCall, RunRequest, RunResponse, decode_run_request, encode_run_response
+from schemas.run import (
+    RunCall,
+    RunRequest,
+    RunResponse,
+    decode_run_program,
+    decode_run_request,
+    encode_run_response,
+)
 from schemas.tensors import (
     BINARY_ALIGNMENT,
     BinaryData,
@@ -33,10 +40,40 @@ from schemas.tensors import (
     encode_tensor,
 )
 
-__all__ = ["GradientCall", "GradientRequest", "GradientResponse", "decode_request",
-           "encode_response", "GraphModel", "NodeModel", "TensorSpec", "encode_outputs",
-           "Health", "DecodeLimits", "LimitExceeded", "OpsResponse", "describe_ops", "Problem", "RunCall", "RunRequest",
-           "RunResponse", "decode_run_request", "encode_run_response", "DecodeError",
-           "TensorValue", "decode_tensor", "encode_tensor", "BINARY_ALIGNMENT", "BinaryData",
-           "binary_data", "GraphRegistration", "PreparedCall", "PreparedGradientRequest",
-           "RegisteredGraph", "decode_prepared_request", "decode_program", "encode_registered"]
+__all__ = [
+    "BINARY_ALIGNMENT",
+    "BinaryData",
+    "DecodeError",
+    "DecodeLimits",
+    "GradientCall",
+    "GradientRequest",
+    "GradientResponse",
+    "GraphModel",
+    "GraphRegistration",
+    "Health",
+    "LimitExceeded",
+    "NodeModel",
+    "OpsResponse",
+    "PreparedCall",
+    "PreparedGradientRequest",
+    "Problem",
+    "RegisteredGraph",
+    "RunCall",
+    "RunRequest",
+    "RunResponse",
+    "TensorSpec",
+    "TensorValue",
+    "binary_data",
+    "decode_prepared_request",
+    "decode_program",
+    "decode_request",
+    "decode_run_program",
+    "decode_run_request",
+    "decode_tensor",
+    "describe_ops",
+    "encode_outputs",
+    "encode_registered",
+    "encode_response",
+    "encode_run_response",
+    "encode_tensor",
+]

@@ -1,10 +1,12 @@
 """What every request with a graph and feeds shares: references, the graph and feeds in
 core's terms, and the encoding of the response."""
 
+import hashlib
 from typing import Annotated
 
 import numpy as np
-from pydantic import Field
+from pydantic import BaseModel, Field
+from pydantic_core import to_json
 
 from core import NodeDef
 from schemas.graph import GraphModel, is_tensor_value, to_node_defs
@@ -30,6 +32,19 @@ def decode_refs(refs: str | list[str], what: str, limits: DecodeLimits) -> list[
     for ref in refs:
         limits.check_length(ref, f"a reference in {what}")
     return refs
+
+
+def program_key(request: BaseModel, program_fields: set[str]) -> bytes | None:
+    """A key for the program `request` posts, found before decoding it: the SHA-256 of its
+    `program_fields` as validated (a JSON object naming them, every value as given: floats
+    exact, NaN apart from infinity). Requests with the same key post the same program. None
+    when a tensor value of the graph or of grad_ys is binary: its bytes are not in the JSON."""
+    program = request.model_dump(include=program_fields)
+    values = [*(a for node in program["graph"]["nodes"] for a in node["attrs"].values()),
+              *(program.get("grad_ys") or ())]
+    if any(is_tensor_value(v) and v.get("binary_data_size") is not None for v in values):
+        return None
+    return hashlib.sha256(to_json(program, inf_nan_mode="constants")).digest()
 
 
 def decode_feeds(feeds: dict[str, TensorValue], limits: DecodeLimits) -> dict[str, np.ndarray]:

@@ -77,11 +77,13 @@ class GradientCall:
     evaluate: bool
 
 
-def decode_request(request: GradientRequest, limits: DecodeLimits) -> GradientCall:
+def decode_request(request: GradientRequest, limits: DecodeLimits,
+                   program: Program | None = None) -> GradientCall:
+    """With `program`, the request's program already decoded (found by its program_key)."""
     values = [*request.feeds.values(),
               *(g for g in request.grad_ys or () if isinstance(g, TensorValue))]
     return GradientCall(
-        program=decode_program(request, limits),
+        program=decode_program(request, limits) if program is None else program,
         feeds=decode_feeds(request.feeds, limits),
         encoding=request.encoding or encoding_used(request.graph, values),
         return_graph=request.return_graph,

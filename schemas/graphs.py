@@ -18,6 +18,7 @@ from schemas.common import (
     decode_graph,
     decode_refs,
     encoding_used,
+    program_key,
 )
 from schemas.graph import GraphModel
 from schemas.limits import DecodeLimits
@@ -52,6 +53,10 @@ class GraphRegistration(BaseModel):
         False, description="Extension: a gradient that touches only some rows of its x "
                            "(GatherV2 along axis 0) comes back as TensorFlow's IndexedSlices, "
                            "{indices, values, dense_shape}, instead of dense.")
+
+    def program_key(self) -> bytes | None:
+        """The key of this program (schemas.common.program_key), a GradientRequest's too."""
+        return program_key(self, set(GraphRegistration.model_fields))
 
 
 class RegisteredGraph(BaseModel):

@@ -14,6 +14,7 @@ from schemas.common import (
     decode_graph,
     decode_refs,
     encoding_used,
+    program_key,
 )
 from schemas.graph import GraphModel
 from schemas.limits import DecodeLimits
@@ -31,6 +32,10 @@ class RunRequest(BaseModel):
         None, description="The encoding of the returned values (binary: a binary response). "
                           "Default: the request's densest, binary, b64 or data.")
 
+    def program_key(self) -> bytes | None:
+        """The key of this run's program (schemas.common.program_key)."""
+        return program_key(self, {"graph", "fetches"})
+
 
 class RunResponse(BaseModel):
     """One value per fetch."""
@@ -44,10 +49,15 @@ class RunCall:
     encoding: Encoding
 
 
-def decode_run_request(request: RunRequest, limits: DecodeLimits) -> RunCall:
-    program = Program(decode_graph(request.graph, limits),
-                      fetches=decode_refs(request.fetches, "fetches", limits))
-    return RunCall(program=program,
+def decode_run_program(request: RunRequest, limits: DecodeLimits) -> Program:
+    return Program(decode_graph(request.graph, limits),
+                   fetches=decode_refs(request.fetches, "fetches", limits))
+
+
+def decode_run_request(request: RunRequest, limits: DecodeLimits,
+                       program: Program | None = None) -> RunCall:
+    """With `program`, the run's program already decoded (found by its program_key)."""
+    return RunCall(program=decode_run_program(request, limits) if program is None else program,
                    feeds=decode_feeds(request.feeds, limits),
                    encoding=request.encoding or encoding_used(request.graph,
                                                               list(request.feeds.values())))

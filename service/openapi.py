@@ -13,6 +13,7 @@ from fastapi.openapi.utils import get_openapi
 from pydantic.json_schema import models_json_schema
 
 from schemas import GradientRequest, Problem, RunRequest
+from service.security import SECURITY_SCHEMES
 
 EXPORT_PATH = Path(__file__).resolve().parent.parent / "openapi" / "openapi.json"
 
@@ -36,6 +37,7 @@ def document(app: FastAPI) -> dict[str, Any]:
     for name, schema in extra["$defs"].items():
         schemas.setdefault(name, schema)
     spec["components"]["schemas"] = dict(sorted(schemas.items()))
+    spec["components"]["securitySchemes"] = SECURITY_SCHEMES
     return spec
 
 

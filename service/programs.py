@@ -1,9 +1,11 @@
 """The programs (core/program.py) a worker keeps by content id, the least recently used
 evicted past GRADSERVE_MAX_PREPARED_GRAPHS programs or GRADSERVE_MAX_PREPARED_NODES nodes:
 registered by POST /v1/graphs, and reused whenever POST /v1/gradients or /v1/run posts the
-same program again, which then skips the import, the gradients and the plan."""
+same program again, which then skips the import, the gradients and the plan. A program
+posted again as it was before is found by its request's program key without even being
+decoded (its content id needs the decoded program)."""
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import numpy as np
 from fastapi import Request
@@ -22,6 +24,20 @@ def create_cache(settings: Settings) -> ProgramCache:
 
 def cache_of(request: Request) -> ProgramCache:
     return request.app.state.programs
+
+
+def posted(cache: ProgramCache, key: bytes | None, decode: Callable[[], Program]) -> Program:
+    """The program a request posts, by its program key (schemas.common.program_key; None:
+    none): the one kept under that key, else `decode()` as `kept`, noted under the key."""
+    found = None if key is None else cache.find(key)
+    if found is None:
+        program = kept(cache, decode())
+        if key is not None:
+            cache.alias(key, program.id)
+        return program
+    metrics.GRAPH_NODES.observe(len(found.node_defs))
+    metrics.PROGRAM_LOOKUPS.labels("hit").inc()
+    return found
 
 
 def kept(cache: ProgramCache, program: Program) -> Program:

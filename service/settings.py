@@ -2,7 +2,6 @@
 
 from typing import TYPE_CHECKING, Annotated, Any
 
-from fastapi import Depends, Request
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
@@ -55,10 +54,3 @@ class Settings(BaseSettings):
         return DecodeLimits(max_nodes=self.max_nodes, max_tensor_elements=self.max_tensor_elements,
                             max_name_length=self.max_name_length)
 
-
-async def get_settings(request: Request) -> Settings:
-    """Async, as every dependency here: FastAPI runs a plain `def` in its thread pool."""
-    return request.app.state.settings
-
-
-SettingsDep = Annotated[Settings, Depends(get_settings)]

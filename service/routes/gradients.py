@@ -7,13 +7,14 @@ again (same graph, ys, xs, options) reuses its build (service/programs.py).
 
 from functools import partial
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Request, Response
 
 from core.program import ProgramCache
 from core.sparse import IndexedSlices
 from schemas import (
     GradientRequest,
     GradientResponse,
+    decode_program,
     decode_request,
     encode_outputs,
     encode_response,
@@ -21,25 +22,28 @@ from schemas import (
 from service import programs
 from service.errors import problem_responses
 from service.routes.common import parse, request_body, timed_json
-from service.security import require_api_key
-from service.settings import Settings, SettingsDep
+from service.security import ApiKeyRoute
+from service.settings import Settings
 from service.timing import ServerTiming
 
-router = APIRouter(tags=["gradients"], dependencies=[Depends(require_api_key)])
+router = APIRouter(tags=["gradients"], route_class=ApiKeyRoute)
 
 
 @router.post("/v1/gradients", operation_id="computeGradients", response_model=GradientResponse,
              responses=problem_responses(400, 401, 403, 413, 415, 422, 429, 500, 503),
              openapi_extra=request_body("GradientRequest"),
              summary="The gradients of sum(ys) with respect to each of xs, as tf.gradients")
-async def compute_gradients(request: Request, settings: SettingsDep) -> Response:
-    return await timed_json(request, settings, partial(_compute, programs.cache_of(request)))
+async def compute_gradients(request: Request) -> Response:
+    return await timed_json(request, request.app.state.settings,
+                            partial(_compute, programs.cache_of(request)))
 
 
 def _compute(cache: ProgramCache, body: bytes, settings: Settings, timing: ServerTiming) -> bytes:
     with timing.measure("parse"):
-        call = decode_request(parse(GradientRequest, body), settings.decode_limits)
-        program = programs.kept(cache, call.program)
+        request = parse(GradientRequest, body)
+        program = programs.posted(cache, request.program_key(),
+                                  lambda: decode_program(request, settings.decode_limits))
+        call = decode_request(request, settings.decode_limits, program)
     # A returned graph is not specialised to the fed shapes: it would carry them.
     build, results = programs.compute(cache, program, call.feeds if call.evaluate else None,
                                       settings, timing, specialize=not call.return_graph)

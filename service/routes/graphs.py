@@ -5,7 +5,7 @@ and gets the same id. No sticky sessions needed."""
 
 from functools import partial
 
-from fastapi import APIRouter, Depends, Path, Request, Response
+from fastapi import APIRouter, Path, Request, Response
 
 from core.program import ProgramCache
 from schemas import (
@@ -21,12 +21,11 @@ from schemas import (
 from service import programs
 from service.errors import UnknownGraph, problem_responses
 from service.routes.common import parse, request_body, timed_json
-from service.security import require_api_key
-from service.settings import Settings, SettingsDep
+from service.security import ApiKeyRoute
+from service.settings import Settings
 from service.timing import ServerTiming
 
-router = APIRouter(prefix="/v1/graphs", tags=["graphs"],
-                   dependencies=[Depends(require_api_key)])
+router = APIRouter(prefix="/v1/graphs", tags=["graphs"], route_class=ApiKeyRoute)
 GraphId = Path(description="The id POST /v1/graphs gave.")
 
 
@@ -40,10 +39,11 @@ GraphId = Path(description="The id POST /v1/graphs gave.")
                             if key != "responses"},  # its responses hold no tensor values
              summary="Registers a program (a gradients request without feeds) under its "
                      "content id, building it once")
-async def register_graph(request: Request, settings: SettingsDep) -> Response:
+async def register_graph(request: Request) -> Response:
     cache = programs.cache_of(request)
     known: set[str] = set()
-    response = await timed_json(request, settings, partial(_register, cache, known))
+    response = await timed_json(request, request.app.state.settings,
+                                partial(_register, cache, known))
     response.status_code = 200 if known else 201
     return response
 
@@ -53,9 +53,8 @@ async def register_graph(request: Request, settings: SettingsDep) -> Response:
              responses=problem_responses(400, 401, 403, 404, 413, 415, 422, 429, 500, 503),
              openapi_extra=request_body("PreparedGradientRequest"),
              summary="The gradients and fetches of a registered program, given new feeds")
-async def compute_prepared_gradients(request: Request, settings: SettingsDep,
-                                     graph_id: str = GraphId) -> Response:
-    return await timed_json(request, settings,
+async def compute_prepared_gradients(request: Request, graph_id: str = GraphId) -> Response:
+    return await timed_json(request, request.app.state.settings,
                             partial(_evaluate, programs.cache_of(request), graph_id))
 
 
@@ -72,8 +71,9 @@ def _register(cache: ProgramCache, known: set[str], body: bytes, settings: Setti
               timing: ServerTiming) -> bytes:
     """Notes the id in `known` when the program was registered already."""
     with timing.measure("parse"):
-        program = programs.kept(cache, decode_program(parse(GraphRegistration, body),
-                                                      settings.decode_limits))
+        request = parse(GraphRegistration, body)
+        program = programs.posted(cache, request.program_key(),
+                                  lambda: decode_program(request, settings.decode_limits))
         if program.id in cache:
             known.add(program.id)
     build, _ = programs.compute(cache, program, None, settings, timing)

@@ -2,14 +2,14 @@
 
 from functools import cache
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 
 from core import registry
 from schemas import OpsResponse, describe_ops
 from service.errors import problem_responses
-from service.security import require_api_key
+from service.security import ApiKeyRoute
 
-router = APIRouter(tags=["ops"], dependencies=[Depends(require_api_key)])
+router = APIRouter(tags=["ops"], route_class=ApiKeyRoute)
 
 
 @router.get("/v1/ops", operation_id="listOps", response_model=OpsResponse,

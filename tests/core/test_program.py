@@ -114,3 +114,26 @@ def test_the_cache_bounds_the_nodes_it_holds():
     too_big = ProgramCache(max_programs=10, max_nodes=3)
     too_big.add(programs[0])
     assert len(too_big) == 0
+
+
+def test_an_alias_finds_its_program_while_the_program_is_kept():
+    programs = [Program(loss_nodes(), ys=["y"], xs=[x]) for x in ("x", "w", "t")]
+    cache = ProgramCache(max_programs=2, max_nodes=100)
+    cache.alias("posted as x", programs[0].id)
+    assert cache.find("posted as x") is None  # named before it is kept
+    cache.add(programs[0])
+    cache.alias("posted otherwise", programs[0].id)
+    assert cache.find("posted as x") is cache.find("posted otherwise") is programs[0]
+    assert cache.find("never named") is None
+    cache.add(programs[1])
+    cache.add(programs[2])  # evicts programs[0]
+    assert cache.find("posted as x") is None
+
+
+def test_the_cache_bounds_the_aliases_it_holds():
+    program = Program(loss_nodes(), ys=["y"], xs=["x"])
+    cache = ProgramCache(max_programs=1, max_nodes=100)
+    cache.add(program)
+    for n in range(10):
+        cache.alias(n, program.id)
+    assert cache.find(9) is program and cache.find(0) is None

@@ -2,10 +2,12 @@
 /v1/graphs/{id}/gradients evaluates it with new feeds; a worker without the id says 404;
 POST /v1/gradients and /v1/run reuse a program posted again."""
 
+import json
+
 import numpy as np
 import pytest
 
-from schemas import GradientResponse, RegisteredGraph
+from schemas import GradientResponse, RegisteredGraph, decode_program
 from service.settings import Settings
 from tests.service.conftest import client_for
 from tests.service.wire import array, const, data, node, placeholder, request
@@ -149,3 +151,35 @@ async def test_the_run_route_reuses_a_program_posted_again(client):
     responses = [await client.post("/v1/run", json=body) for _ in range(2)]
     assert responses[0].json() == responses[1].json()
     assert len(client._transport.app.state.programs) == 1
+
+
+async def test_a_program_posted_again_is_found_by_its_key_without_decoding(client, monkeypatch):
+    from service.routes import gradients
+
+    decoded = []
+    monkeypatch.setattr(gradients, "decode_program",
+                        lambda *args: decoded.append(args) or decode_program(*args))
+    body = {**PROGRAM, "feeds": feeds(3)}
+    first = await one_shot(client, body)
+    assert await one_shot(client, {**body, "feeds": feeds(2, seed=1)}) != first
+    assert await one_shot(client, body) == first and len(decoded) == 1
+    # Posted otherwise (a list of one ref for the ref), it is decoded, and found by its id.
+    assert await one_shot(client, {**body, "ys": ["y"]}) == first and len(decoded) == 2
+    assert len(client._transport.app.state.programs) == 1
+
+
+@pytest.mark.parametrize("token", ["NaN", "Infinity"])
+async def test_programs_that_differ_in_a_non_finite_value_are_kept_apart(client, token):
+    # y = sum(x * w), w = [token, 1, 1]: the gradient for x is w.
+    body = request([placeholder("x", [3]), const("w", [0.0, 1.0, 1.0]),
+                    node("xw", "Mul", "x", "w"), const("axes", [0], "int32"),
+                    node("y", "Sum", "xw", "axes")], "y", ["x"])
+    text = json.dumps({**body, "feeds": {"x": data(np.ones(3, np.float32))}})
+    gradients = []
+    for value in ("NaN", token):
+        posted = text.replace("[0.0, 1.0, 1.0]", f"[{value}, 1.0, 1.0]")
+        response = await client.post("/v1/gradients", content=posted,
+                                      headers={"Content-Type": "application/json"})
+        assert response.status_code == 200, response.text
+        gradients.append(response.json()["gradients"][0]["data"][0])
+    assert gradients == ["NaN", token]

@@ -3,6 +3,7 @@ WWW-Authenticate) and CORS for the configured origins, refusals as problems too.
 
 import pytest
 
+from service.app import create_app
 from service.settings import Settings
 from tests.service.conftest import client_for
 
@@ -63,3 +64,12 @@ async def test_cors_answers_configured_origins_only():
 async def test_without_cors_origins_no_cors_headers_are_sent(client):
     response = await client.get("/v1/ops", headers={"Origin": "https://app.example"})
     assert "access-control-allow-origin" not in response.headers
+
+
+def test_openapi_documents_both_schemes_on_the_routes_that_need_a_key():
+    spec = create_app(KEYS).openapi()
+    assert set(spec["components"]["securitySchemes"]) == {"HTTPBearer", "APIKeyHeader"}
+    security = [{"HTTPBearer": []}, {"APIKeyHeader": []}]
+    assert spec["paths"]["/v1/gradients"]["post"]["security"] == security
+    assert spec["paths"]["/v1/graphs/{graph_id}"]["delete"]["security"] == security
+    assert "security" not in spec["paths"]["/v1/health/ready"]["get"]

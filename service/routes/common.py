@@ -13,6 +13,7 @@ from fastapi import Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
 from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect
 from starlette.types import Receive, Scope, Send
 
 from schemas import BINARY_ALIGNMENT, BinaryData, LimitExceeded, binary_data
@@ -62,7 +63,7 @@ async def timed_json(request: Request, settings: Settings,
     while `compute` runs."""
     request.state.server_timing = ServerTiming()
     header_length = check_body_type(request)
-    body = await request.body()
+    body = await request.body() if header_length is None else await read_body(request)
     header, received = split_body(body, header_length)
     with request.app.state.evaluation_slots.take():
         content, sent = None, None
@@ -142,14 +143,37 @@ def check_body_type(request: Request) -> int | None:
     return int(header_length)
 
 
-def split_body(body: bytes, header_length: int | None) -> tuple[bytes, memoryview | None]:
-    """The JSON header and the binary part (None for a JSON body)."""
+async def read_body(request: Request) -> bytearray:
+    """The body, copied from the ASGI messages as they come into one buffer of its
+    Content-Length (Starlette's `request.body()` keeps the messages, then joins them: a second
+    copy of a large body). The buffer is made after the first message is received: the body
+    size limit (service/middleware.py) refuses a declared oversize body there."""
+    message = await request.receive()
+    declared = request.headers.get("content-length", "")
+    body = bytearray(int(declared) if declared.isdecimal() else 0)
+    size = 0
+    while True:
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnect()
+        chunk = message.get("body", b"")
+        body[size:size + len(chunk)] = chunk  # in place while it fits, else grows the buffer
+        size += len(chunk)
+        if not message.get("more_body", False):
+            del body[size:]
+            return body
+        message = await request.receive()
+
+
+def split_body(body: bytes | bytearray, header_length: int | None
+               ) -> tuple[bytes, memoryview | None]:
+    """The JSON header and the binary part, read-only (None for a JSON body)."""
     if header_length is None:
-        return body, None
+        return bytes(body), None
     if header_length > len(body):
         raise _malformed_header(f"the header length {header_length} is over the body's length, "
                                 f"{len(body)} bytes")
-    return body[:header_length], memoryview(body)[header_length:]
+    view = memoryview(body).toreadonly()
+    return bytes(view[:header_length]), view[header_length:]
 
 
 def _malformed_header(message: str) -> RequestValidationError:

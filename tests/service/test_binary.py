@@ -203,3 +203,36 @@ async def test_prepared_graphs_take_and_give_binary_tensors(client):
                                   content=content, headers=headers)
     _, [dx] = read_message(response)
     np.testing.assert_array_equal(dx, 2 * x)
+
+
+def in_chunks(content: bytes, size: int):
+    async def chunks():
+        for start in range(0, len(content), size):
+            yield content[start:start + size]
+    return chunks()
+
+
+@pytest.mark.parametrize("declared", [True, False])
+async def test_a_binary_body_streamed_in_chunks_is_read_whole(client, declared):
+    x = np.linspace(-1, 1, 3000, dtype=np.float32)
+    header = request([placeholder("x", [3000]), node("y", "Square", "x")], "y", "x",
+                     feeds={"x": binary_value(x, 0)})
+    content, headers = binary_body(header, [x])
+    if declared:  # else chunked transfer encoding: no Content-Length
+        headers["Content-Length"] = str(len(content))
+    response = await client.post("/v1/gradients", content=in_chunks(content, 1000),
+                                 headers=headers)
+    _, [dx] = read_message(response)
+    np.testing.assert_array_equal(dx, 2 * x)
+
+
+async def test_a_streamed_binary_body_over_the_limit_is_refused():
+    x = np.zeros(1000, np.float32)
+    header = request([placeholder("x", [1000]), node("y", "Square", "x")], "y", "x",
+                     feeds={"x": binary_value(x, 0)})
+    content, headers = binary_body(header, [x])
+    async with client_for(Settings(max_body_bytes=len(content) - 1)) as small:
+        response = await small.post("/v1/gradients", content=in_chunks(content, 1000),
+                                    headers=headers)
+    assert response.status_code == 413
+    assert response.headers["content-type"] == "application/problem+json"

@@ -105,14 +105,19 @@ def run(options: argparse.Namespace) -> tuple[list[dict], list[str]]:
         for workload in options.workloads:
             print(f"{workload}:", file=sys.stderr, flush=True)
             reference = None
-            for framework in available:
-                for encoding in (options.encodings if framework == "gradserve-http" else (None,)):
-                    row = measure(workload, framework, options, tmp, reference, encoding)
-                    if row.get("reference"):
-                        reference = Path(row["reference"])
-                        row["reference"] = True
-                    if framework in selected:
-                        rows.append(row)
+            rounds: list[list[dict]] = []
+            for _ in range(options.rounds):
+                rounds.append([])
+                for framework in available:
+                    for encoding in (options.encodings if framework == "gradserve-http"
+                                     else (None,)):
+                        row = measure(workload, framework, options, tmp, reference, encoding)
+                        if row.get("reference"):
+                            reference = Path(row["reference"])
+                            row["reference"] = True
+                        if framework in selected:
+                            rounds[-1].append(row)
+            rows += [report.merge_rounds(same) for same in zip(*rounds)]
             if reference is None and workloads.module(workload).EVALUATES:
                 notes.append(f"{workload}: no framework produced gradients; nothing was checked")
         if (tmp / "server.log").exists():
@@ -168,6 +173,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--threads", type=int, default=0,
                         help="limit every framework, NumPy's BLAS and the server to N threads "
                              "(default 0: each framework's own default)")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="run every workload's frameworks N times in turn (A B A B), and "
+                             "merge each row's samples: on a shared machine, load that comes "
+                             "and goes then falls on every framework alike")
     parser.add_argument("--quick", action="store_true",
                         help="few repetitions (repeat 3, warm-up 1, builds 2, budget 10 s)")
     parser.add_argument("--small", action="store_true", help="reduced sizes (a smoke run)")

@@ -3,7 +3,7 @@
 import statistics
 
 COLUMNS = ("workload", "framework", "build ms", "eval median ms (n)", "first gradient ms",
-           "peak RSS MB", "Δ RSS MB", "× fastest anchor", "check / note")
+           "import ms", "peak RSS MB", "Δ RSS MB", "× fastest anchor", "check / note")
 HTTP_COLUMNS = ("workload", "encoding", "request median ms", "server parse", "build", "eval",
                 "encode", "client decode", "transport", "request MB", "response MB",
                 "tensor GB/s")
@@ -29,6 +29,25 @@ def headline(row: dict) -> float | None:
     """The figure rows are compared on: the evaluation median, or for workloads that only
     build (build_large) the build median."""
     return median(row.get("eval_ms")) if row.get("eval_ms") else median(row.get("build_ms"))
+
+
+def merge_rounds(rows: tuple[dict, ...]) -> dict:
+    """One row of several rounds of the same workload and framework: their timings
+    pooled (the medians are over every sample), and the medians of the once-per-process
+    figures (first gradient, import, memory). A round that failed makes the row fail."""
+    merged = dict(rows[0])
+    failed = [row for row in rows if row.get("error")]
+    if failed:
+        return {**merged, **failed[0]}
+    for key in ("eval_ms", "build_ms"):
+        if any(key in row for row in rows):
+            merged[key] = [t for row in rows for t in row.get(key, [])]
+    for key in ("first_ms", "import_ms", "peak_rss_mb", "baseline_rss_mb"):
+        values = [row[key] for row in rows if row.get(key) is not None]
+        if values:
+            merged[key] = statistics.median(values)
+    merged["rounds"] = len(rows)
+    return merged
 
 
 def _table(columns, rows) -> list[str]:
@@ -73,7 +92,7 @@ def results_table(rows: list[dict], anchors) -> list[str]:
         cells.append((
             row["workload"], row["label"], ms(_build_ms(row)),
             f"{ms(median(evals))} ({len(evals)})" if evals else "—",
-            ms(row.get("first_ms")),
+            ms(row.get("first_ms")), ms(row.get("import_ms")),
             "—" if rss is None else f"{rss:,.0f}" + (" (server)" if http else ""),
             "—" if rss is None or base is None or http else f"{rss - base:,.0f}",
             ratio, _note(row)))

@@ -65,15 +65,19 @@ def timed(fn, repeat: int, budget: float, returns_seconds=False) -> list[float]:
 def run(args) -> dict:
     result: dict = {"workload": args.workload, "framework": args.framework}
     module = workloads.module(args.workload)
+    start = time.perf_counter()
     if args.framework.startswith("gradserve"):
-        from benchmarks.frameworks.gradserve import missing_ops
+        from benchmarks.frameworks.gradserve import missing_ops  # imports gradserve's core
         missing = missing_ops(module.OPS)
         if missing:
             result["error"] = f"ops missing: {', '.join(missing)}"
             return result
+    importing = time.perf_counter() - start
     options = {"url": args.url, "encoding": args.encoding} if args.url else {}
     workload = workloads.make(args.workload, small=args.small)
+    start = time.perf_counter()
     adapter = frameworks.adapter(args.framework, workload, **options)  # imports the framework
+    result["import_ms"] = (importing + time.perf_counter() - start) * 1e3
     result["baseline_rss_mb"] = rss_mb()
     gc.collect()
 

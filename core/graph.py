@@ -236,30 +236,44 @@ class Graph:
         `unique_name` (`name_is_unique`) has its scopes marked as used already."""
         if name in self._by_name:
             raise GraphError(f"duplicate node name {name!r}", name)
-        opdef = registry.lookup(op)
-        if opdef is None:
-            raise GraphError(
-                f"node {name!r} uses op {op!r}, which is not registered (GET /v1/ops lists "
-                f"the supported ops)", name)
+        opdef = _registered(name, op)
         _check_arity(name, opdef, len(inputs))
-        node = Node(self, name, opdef, list(inputs), list(control_inputs),
-                    _convert_attrs(name, opdef, attrs or {}))
-        outputs = opdef.infer(node)
-        dtypes, shapes = zip(*outputs) if outputs else ((), ())
-        node.output_dtypes, node.output_shapes = list(dtypes), list(shapes)
-        _fold_constants(node)
-        node.index = len(self.nodes)
-        self.nodes.append(node)
-        self._by_name[name] = node
+        node = self._append(name, opdef, list(inputs), list(control_inputs),
+                            _convert_attrs(name, opdef, attrs or {}))
         if not name_is_unique:
             self._mark_used(name)
         return node
 
     def emit(self, op: str, inputs: list[Tensor], name: str | None = None,
              control_inputs: list[Node] = (), **attrs) -> Node:
-        """Adds a node named `name` (default: the op type) under the current scope."""
-        return self.add_node(self.unique_name(name or op), op, inputs, attrs, control_inputs,
-                             name_is_unique=True)
+        """Adds a node named `name` (default: the op type) under the current scope.
+
+        The builder's path: its names are unique by construction and their scopes marked,
+        so unlike `add_node` it looks for no duplicate; shape rules still check every
+        dtype and shape."""
+        name = self.unique_name(name or op)
+        opdef = _registered(name, op)
+        _check_arity(name, opdef, len(inputs))
+        return self._append(name, opdef, list(inputs), list(control_inputs),
+                            _convert_attrs(name, opdef, attrs))
+
+    def _append(self, name: str, opdef: registry.OpDef, inputs: list[Tensor],
+                control_inputs: list[Node], attrs: dict) -> Node:
+        """Infers the outputs of a node already checked, folds its value and appends it."""
+        node = Node(self, name, opdef, inputs, control_inputs, attrs)
+        outputs = opdef.infer(node)
+        if len(outputs) == 1:
+            ((dtype, shape),) = outputs
+            node.output_dtypes, node.output_shapes = [dtype], [shape]
+        elif outputs:
+            dtypes, shapes = zip(*outputs)
+            node.output_dtypes, node.output_shapes = list(dtypes), list(shapes)
+        if opdef.static_value is not None or (opdef.foldable and inputs and not control_inputs):
+            _fold_constants(node)
+        node.index = len(self.nodes)
+        self.nodes.append(node)
+        self._by_name[name] = node
+        return node
 
     def constant(self, value, dtype=None, name: str = "Const") -> Tensor:
         array = np.asarray(value, dtype=None if dtype is None else dt.as_dtype(dtype))
@@ -432,6 +446,15 @@ def _check_arity(name: str, opdef: registry.OpDef, count: int) -> None:
     elif count != expected:
         raise GraphError(f"node {name!r} ({opdef.name}) takes {expected} input(s) "
                          f"({', '.join(opdef.inputs) or 'none'}), got {count}", name)
+
+
+def _registered(name: str, op: str) -> registry.OpDef:
+    opdef = registry.lookup(op)
+    if opdef is None:
+        raise GraphError(
+            f"node {name!r} uses op {op!r}, which is not registered (GET /v1/ops lists "
+            f"the supported ops)", name)
+    return opdef
 
 
 def _convert_attrs(name: str, opdef: registry.OpDef, attrs: dict) -> dict:

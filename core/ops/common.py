@@ -39,8 +39,10 @@ def unary(allowed: frozenset = dt.ALL, out_dtype: np.dtype | None = None):
     """Shape rule: one output like the single input (bool output for predicates)."""
     def infer(node: Node):
         x = node.inputs[0]
-        dtype = check_dtype(node, x, allowed)
-        return [(out_dtype or dtype, x.shape)]
+        dtype = x.node.output_dtypes[x.index]
+        if dtype not in allowed:
+            check_dtype(node, x, allowed)
+        return [(out_dtype or dtype, x.node.output_shapes[x.index])]
     return infer
 
 
@@ -48,8 +50,12 @@ def binary(allowed: frozenset = dt.ALL, out_dtype: np.dtype | None = None):
     """Shape rule: NumPy broadcasting of two inputs of one dtype (bool output for comparisons)."""
     def infer(node: Node):
         x, y = node.inputs
-        dtype = same_dtype(node, node.inputs, allowed)
-        return [(out_dtype or dtype, broadcast(x.shape, y.shape, node.name))]
+        dtype = x.node.output_dtypes[x.index]
+        if dtype not in allowed or y.node.output_dtypes[y.index] is not dtype:
+            dtype = same_dtype(node, node.inputs, allowed)
+        x_shape, y_shape = x.node.output_shapes[x.index], y.node.output_shapes[y.index]
+        shape = x_shape if x_shape == y_shape else broadcast(x_shape, y_shape, node.name)
+        return [(out_dtype or dtype, shape)]
     return infer
 
 
@@ -63,10 +69,11 @@ def int_values(node: Node, t: Tensor, what: str) -> np.ndarray | None:
 
 def axes_values(node: Node, t: Tensor, rank: int | None) -> list[int] | None:
     """The normalized axes held by `t`, when known at build time and the rank is known."""
-    value = int_values(node, t, "axis")
+    check_dtype(node, t, dt.INDEX, "axis")
+    value = t.const_value
     if value is None or rank is None:
         return None
-    return sorted({normalize_axis(a, rank, node.name) for a in value.reshape(-1).tolist()})
+    return sorted({normalize_axis(a, rank, node.name) for a in np.ravel(value).tolist()})
 
 
 def reduced_shape(shape: Shape, axes: list[int] | None, keep_dims: bool) -> Shape:

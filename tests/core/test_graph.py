@@ -166,3 +166,23 @@ def test_the_garbage_collector_is_paused_while_building_and_resumed_after_the_la
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_the_builder_path_still_checks_ops_arity_and_dtypes():
+    """`Graph.emit` skips only the duplicate-name lookup: an unknown op, a wrong number of
+    inputs or mismatched dtypes are still errors, and equal dtypes of distinct instances
+    (a NumPy dtype built by hand) are accepted."""
+    graph = Graph()
+    x = graph.emit("Placeholder", [], name="x", dtype="float64", shape=[2]).output(0)
+    float64 = np.dtype("float64").newbyteorder("=")
+    assert float64 is not x.dtype
+    y = graph.constant(np.ones(2, dtype=float64))
+    assert graph.emit("Mul", [x, y]).output(0).shape == (2,)
+    with pytest.raises(core.GraphError, match="not registered"):
+        graph.emit("NoSuchOp", [x])
+    with pytest.raises(core.GraphError, match="takes 2 input"):
+        graph.emit("Mul", [x])
+    with pytest.raises(core.GraphError, match="insert a Cast"):
+        graph.emit("Mul", [x, graph.constant(np.ones(2, dtype=np.float32))])
+    with pytest.raises(core.GraphError, match="expected one of"):
+        graph.emit("Sin", [graph.constant(np.ones(2, dtype=np.int32))])

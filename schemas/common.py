@@ -11,7 +11,7 @@ from pydantic_core import to_json
 from core import NodeDef
 from schemas.graph import GraphModel, is_tensor_value, to_node_defs
 from schemas.limits import DecodeLimits, LimitExceeded
-from schemas.tensors import Encoding, TensorValue, decode_tensor
+from schemas.tensors import Encoding, TensorValue, binary_digest, decode_tensor
 
 Ref = Annotated[str, Field(description="A tensor reference: `node` (output 0) or `node:k`.",
                            examples=["y", "split:1"])]
@@ -37,13 +37,18 @@ def decode_refs(refs: str | list[str], what: str, limits: DecodeLimits) -> list[
 def program_key(request: BaseModel, program_fields: set[str]) -> bytes | None:
     """A key for the program `request` posts, found before decoding it: the SHA-256 of its
     `program_fields` as validated (a JSON object naming them, every value as given: floats
-    exact, NaN apart from infinity). Requests with the same key post the same program. None
-    when a tensor value of the graph or of grad_ys is binary: its bytes are not in the JSON."""
+    exact, NaN apart from infinity; a binary tensor value by the digest of its bytes, not
+    their place in the message). Requests with the same key post the same program. None
+    when a binary value's bytes are not all in the message (decoding then says so)."""
     program = request.model_dump(include=program_fields)
     values = [*(a for node in program["graph"]["nodes"] for a in node["attrs"].values()),
               *(program.get("grad_ys") or ())]
-    if any(is_tensor_value(v) and v.get("binary_data_size") is not None for v in values):
-        return None
+    for value in values:
+        if is_tensor_value(value) and value.get("binary_data_size") is not None:
+            digest = binary_digest(value["binary_data_offset"] or 0, value["binary_data_size"])
+            if digest is None:
+                return None
+            value["binary_data_offset"] = digest
     return hashlib.sha256(to_json(program, inf_nan_mode="constants")).digest()
 
 

@@ -13,6 +13,7 @@ Both go through the `BinaryData` of the message at hand (`binary_data()`).
 
 import base64
 import binascii
+import hashlib
 import math
 import sys
 from collections.abc import Iterator
@@ -181,6 +182,16 @@ def _from_b64(text: str, dtype: np.dtype, shape: tuple[int, ...], where: str,
     if dtype.kind == "b":
         return (np.frombuffer(raw, np.uint8) != 0).reshape(shape)
     return np.frombuffer(raw, dtype.newbyteorder("<")).astype(dtype, copy=False).reshape(shape)
+
+
+def binary_digest(offset: int, size: int) -> str | None:
+    """The SHA-256 (hex) of `size` bytes at `offset` of the message's binary part; None when
+    there is no binary part or they are not all in it."""
+    data = _binary_data.get(None)
+    received = None if data is None else data.received
+    if received is None or offset + size > len(received):
+        return None
+    return hashlib.sha256(received[offset:offset + size]).hexdigest()
 
 
 def _from_binary(offset: int, size: int, dtype: np.dtype, shape: tuple[int, ...], where: str,

@@ -3,9 +3,10 @@ program part gives the same key whatever the feeds; any other, another key."""
 
 import json
 
+import numpy as np
 import pytest
 
-from schemas import GradientRequest, GraphRegistration, RunRequest
+from schemas import GradientRequest, GraphRegistration, RunRequest, binary_data
 
 REQUEST = {
     "graph": {"nodes": [
@@ -55,11 +56,26 @@ def test_values_json_writes_alike_have_different_keys():
     assert len(keys) == len(spellings)
 
 
-def test_a_program_with_binary_tensor_values_has_no_key():
-    binary = {"binary_data_offset": 0, "binary_data_size": 12}
-    assert key(with_const(None, **binary)) is None
-    grad_ys = [{"dtype": "float32", "shape": [1, 3], **binary}]
-    assert key({**REQUEST, "grad_ys": grad_ys}) is None
+def binary_key(request: dict, received: bytes | None) -> bytes | None:
+    with binary_data(None if received is None else memoryview(received)):
+        return key(request)
+
+
+def test_a_binary_value_is_keyed_by_its_bytes_not_their_place():
+    weights = np.array([1, 2, 3], np.float32).tobytes()
+    at_0 = with_const(None, binary_data_offset=0, binary_data_size=12)
+    at_8 = with_const(None, binary_data_offset=8, binary_data_size=12)
+    assert binary_key(at_0, weights) == binary_key(at_8, bytes(8) + weights)
+    assert binary_key(at_0, weights) != binary_key(at_0, bytes(12))
+    grad_ys = [{"dtype": "float32", "shape": [1, 3], "binary_data_offset": 0,
+                "binary_data_size": 12}]
+    with_grad_ys = {**REQUEST, "grad_ys": grad_ys}
+    assert binary_key(with_grad_ys, weights) != binary_key(with_grad_ys, bytes(12))
+
+
+def test_binary_bytes_missing_from_the_message_give_no_key():
+    at_0 = with_const(None, binary_data_offset=0, binary_data_size=12)
+    assert binary_key(at_0, None) is None and binary_key(at_0, bytes(11)) is None
 
 
 def test_a_run_has_its_own_key():

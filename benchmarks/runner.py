@@ -64,6 +64,8 @@ def timed(fn, repeat: int, budget: float, returns_seconds=False) -> list[float]:
 
 def run(args) -> dict:
     result: dict = {"workload": args.workload, "framework": args.framework}
+    if args.framework != "gradserve-http":  # the HTTP client shares the CPUs with its server
+        frameworks.pin_to_thread_budget()
     module = workloads.module(args.workload)
     start = time.perf_counter()
     if args.framework.startswith("gradserve"):

@@ -5,7 +5,7 @@ JAX, in one run; prints the tables (markdown), optionally into --markdown FILE.
 Each workload and framework runs in a subprocess of its own (benchmarks/runner.py), whose
 peak RSS is read with os.wait4 when it ends; each HTTP row gets a fresh server, whose
 peak RSS is the one reported. gradserve in-process runs first and its gradients are the
-reference every other framework's are checked against before they are timed (when it
+reference every other framework's are checked against, here, in this process (when it
 cannot run, the first framework that can is the reference)."""
 
 import argparse
@@ -20,7 +20,10 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
+
 from benchmarks import frameworks, report, workloads
+from benchmarks.runner import compare
 from benchmarks.server import ROOT, Server
 
 CHILD_TIMEOUT = 3600.0
@@ -53,16 +56,14 @@ def measure(workload: str, framework: str, options: argparse.Namespace, tmp: Pat
     """One row: runs the runner (with a fresh server for gradserve-http)."""
     label = f"{framework} ({encoding})" if encoding else framework
     result_path = tmp / f"{workload}-{label}.json".replace(" ", "_")
-    grads_out = tmp / f"{workload}-{framework}-grads.npz"
+    grads_out = tmp / f"{workload}-{label}-grads.npz".replace(" ", "_")
     argv = ["--workload", workload, "--framework", framework, "--result", str(result_path),
             "--repeat", str(options.repeat), "--warmup", str(options.warmup),
             "--builds", str(options.builds), "--budget", str(options.budget)]
     if options.small:
         argv.append("--small")
-    if reference:
-        argv += ["--reference", str(reference)]
-    else:
-        argv += ["--grads-out", str(grads_out)]
+    argv += ["--grads-out", str(grads_out)]
+    grads_out.unlink(missing_ok=True)
     log = tmp / "children.log"
     env = frameworks.thread_env(options.threads)
     print(f"  {workload:13s} {label:24s}", end=" ", file=sys.stderr, flush=True)
@@ -80,12 +81,28 @@ def measure(workload: str, framework: str, options: argparse.Namespace, tmp: Pat
     except RuntimeError as error:
         row, peak = {"error": f"failed: {error}"}, None
     row.update(workload=workload, framework=framework, label=label, peak_rss_mb=peak)
-    if not reference and not row.get("error") and grads_out.exists():
-        row["reference"] = str(grads_out)
+    if not row.get("error") and grads_out.exists():
+        if reference:
+            check(row, grads_out, reference, workloads.make(workload, small=True))
+        else:
+            row["reference"] = str(grads_out)
     value = report.headline(row)
     print(f"{row.get('error') or report.ms(value) + ' ms'}  [{time.monotonic() - started:.0f} s]",
           file=sys.stderr, flush=True)
     return row
+
+
+def check(row: dict, grads: Path, reference: Path, workload) -> None:
+    """The row's first gradients against the reference's: max |diff| / max |reference| in
+    `max_rel_error`, and an error when over the workload's tolerance (the row is then not
+    compared on speed)."""
+    with np.load(grads) as got, np.load(reference) as want:
+        error, message = compare([got[f"arr_{i}"] for i in range(len(got.files))],
+                                 [want[f"arr_{i}"] for i in range(len(want.files))],
+                                 workload.rtol, workload.xs)
+    row["max_rel_error"] = error
+    if message:
+        row["error"] = message
 
 
 def run(options: argparse.Namespace) -> tuple[list[dict], list[str]]:

@@ -1,7 +1,8 @@
 """`python -m service.warmup`: compiles the Numba kernels into NUMBA_CACHE_DIR (the Docker
 image runs it at build time) by running tiny first and second order gradients through the
-ops that use them: a fused elementwise chain, max pooling and a gather (segment sums), in
-float32 and float64, and the fused elementwise interpreter for both dtypes.
+ops that use them: a fused elementwise chain, a convolution (its input's gradient), max
+pooling and a gather (segment sums), in float32 and float64, and the fused elementwise
+interpreter for both dtypes.
 
 Each worker runs the same warm-up when it starts (`WarmUp`, from the app's lifespan, unless
 GRADSERVE_WARM_UP=false), in a thread: /v1/health/live answers meanwhile and
@@ -26,8 +27,10 @@ def _graph(dtype: str) -> list[NodeDef]:
     return [
         NodeDef("x", "Placeholder", [], {"dtype": dtype, "shape": [1, 8, 8, 1]}),
         NodeDef("t", "Tanh", ["x"]), NodeDef("s", "Sin", ["t"]), NodeDef("m", "Mul", ["s", "x"]),
-        NodeDef("pool", "MaxPool", ["m"], {"ksize": [1, 2, 2, 1], "strides": [1, 2, 2, 1],
-                                           "padding": "SAME"}),
+        const("filter", np.full((2, 2, 1, 1), 0.5), dtype),
+        NodeDef("conv", "Conv2D", ["m", "filter"], {"strides": [1, 1, 1, 1], "padding": "SAME"}),
+        NodeDef("pool", "MaxPool", ["conv"], {"ksize": [1, 2, 2, 1], "strides": [1, 2, 2, 1],
+                                              "padding": "SAME"}),
         const("flat_shape", [16]), NodeDef("flat", "Reshape", ["pool", "flat_shape"]),
         const("indices", [0, 3, 3, 15]), const("axis", 0),
         NodeDef("gathered", "GatherV2", ["flat", "indices", "axis"]),

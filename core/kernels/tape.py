@@ -394,10 +394,10 @@ def run_tape(code, fills, consts, ins, outs, num_rows, tile, start, stop, exact)
                     out[j] = -y[j] * x[j] * x[j]
             elif op == RELU_GRAD:
                 for j in range(w):
-                    out[j] = x[j] if y[j] > zero else zero
+                    out[j] = x[j] * (one if y[j] > zero else zero)
             elif op == RELU6_GRAD:
                 for j in range(w):
-                    out[j] = x[j] if y[j] > zero and y[j] < six else zero
+                    out[j] = x[j] * (one if y[j] > zero and y[j] < six else zero)
             elif op == SELECT:
                 condition = numba.carray(_pointer(base + code[i, 4] * stride, consts), w)
                 for j in range(w):

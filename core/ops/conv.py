@@ -3,7 +3,8 @@ rule side by side, under TensorFlow's names and with its CPU kernels' semantics.
 
 Kernels work channels-last; a channels-first input (NCHW, NCDHW) is transposed at the
 kernel's edges. A convolution is im2col (a strided window view of the padded input) and
-one matmul per call; the input's backprop and the windowed sums of pooling go through the
+one matmul per call; the input's backprop adds the columns back at their windows in one
+Numba pass (core/kernels/windows.py), and the windowed sums of pooling go through the
 window offsets one strided slice at a time. Max pooling's gradients are Numba kernels
 (core/kernels/pooling.py), which measured faster than NumPy; its forward stays NumPy,
 which measured faster than Numba.
@@ -18,7 +19,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from core import build
 from core import dtypes as dt
 from core.gradients import gradients
-from core.kernels import pooling
+from core.kernels import pooling, windows
 from core.ops.common import check_dtype, check_rank, error, int_values, same_dtype, shape_value
 from core.registry import Attr, defop, gradient, lookup
 from core.shapes import compatible, dims_compatible, format_shape, merge
@@ -301,9 +302,15 @@ def _conv_backprop_input(node, input_sizes, w, dy):
     dyw, ww = _widened(dy, w)
     columns = _output_matrix(dyw, groups) @ _filter_matrix(ww.reshape(shape), groups) \
         .transpose(0, 2, 1)
-    columns = columns.reshape(groups, -1, math.prod(win.ksize), shape[-2]).transpose(1, 2, 0, 3) \
-        .reshape(*dy.shape[:-1], *win.ksize, xs[-1])
-    dx = _accumulate(win, xs, dyw.dtype, lambda offset: columns[(slice(None),) * (n + 1) + offset])
+    columns = columns.reshape(groups, -1, math.prod(win.ksize), shape[-2]).transpose(1, 2, 0, 3)
+    missing = 3 - n
+    columns = np.ascontiguousarray(columns.reshape(
+        dy.shape[0], *(1,) * missing, *dy.shape[1:-1], *(1,) * missing, *win.ksize, xs[-1]))
+    padded = np.zeros(win.padded(xs), dyw.dtype)
+    windows.add_windows(columns, padded.reshape(xs[0], *(1,) * missing, *padded.shape[1:]),
+                        np.asarray((1,) * missing + win.strides, np.int64),
+                        np.asarray((1,) * missing + win.dilations, np.int64))
+    dx = padded[win.inside(xs)]
     return _from_last(dx.astype(dy.dtype, copy=False), first)
 
 

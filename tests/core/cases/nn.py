@@ -109,6 +109,11 @@ ACTIVATIONS = [
     Case("Softsign", [r(2, 3)], second_order=False),  # SoftsignGrad has no gradient, as TF
     Case("ReluGrad", [r(2, 3), r(2, 3)]),
     Case("Relu6Grad", [r(4), np.array([-1.0, 0.5, 5.5, 6.5])]),
+    # TensorFlow multiplies by the mask: NaN and inf gradients stay NaN where it is 0
+    Case("ReluGrad", [np.array([1.0, -2.0, np.nan, np.inf, 3.0]),
+                      np.array([1.0, 0.0, -1.0, -1.0, np.nan])], id="nonfinite", grad=False),
+    Case("Relu6Grad", [np.array([1.0, -2.0, np.nan, np.inf, 3.0]),
+                       np.array([1.0, 0.0, -1.0, 7.0, np.nan])], id="nonfinite", grad=False),
     Case("EluGrad", [r(4), ELU_OUT]),
     Case("SeluGrad", [r(4), SELU_OUT]),
     Case("LeakyReluGrad", [r(2, 3), r(2, 3)]),

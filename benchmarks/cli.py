@@ -80,6 +80,8 @@ def measure(workload: str, framework: str, options: argparse.Namespace, tmp: Pat
             "error": f"the runner died ({exit_note}); see its log"}
     except RuntimeError as error:
         row, peak = {"error": f"failed: {error}"}, None
+    if peak is not None and row.get("baseline_rss_mb"):  # the peak before the runner reset it
+        peak = max(peak, row["baseline_rss_mb"])
     row.update(workload=workload, framework=framework, label=label, peak_rss_mb=peak)
     if not row.get("error") and grads_out.exists():
         if reference:

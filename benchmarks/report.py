@@ -42,7 +42,7 @@ def merge_rounds(rows: tuple[dict, ...]) -> dict:
     for key in ("eval_ms", "build_ms"):
         if any(key in row for row in rows):
             merged[key] = [t for row in rows for t in row.get(key, [])]
-    for key in ("first_ms", "import_ms", "peak_rss_mb", "baseline_rss_mb"):
+    for key in ("first_ms", "import_ms", "peak_rss_mb", "baseline_rss_mb", "delta_rss_mb"):
         values = [row[key] for row in rows if row.get(key) is not None]
         if values:
             merged[key] = statistics.median(values)
@@ -54,6 +54,15 @@ def _table(columns, rows) -> list[str]:
     lines = ["| " + " | ".join(columns) + " |", "|" + "|".join("---" for _ in columns) + "|"]
     lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
     return lines
+
+
+def _delta_rss(row: dict) -> str:
+    """The memory the gradient computation took: measured by the runner from the resident
+    size before it (Linux), else the peak over the peak of the import and inputs."""
+    delta = row.get("delta_rss_mb")
+    if delta is None and row.get("peak_rss_mb") is not None and row.get("baseline_rss_mb"):
+        delta = row["peak_rss_mb"] - row["baseline_rss_mb"]
+    return "—" if delta is None else f"{delta:,.0f}"
 
 
 def _build_ms(row: dict) -> float | None:
@@ -87,14 +96,14 @@ def results_table(rows: list[dict], anchors) -> list[str]:
         anchor = fastest.get(row["workload"])
         ratio = f"{value / anchor:.2f}" if value and anchor else "—"
         evals = row.get("eval_ms")
-        rss, base = row.get("peak_rss_mb"), row.get("baseline_rss_mb")
+        rss = row.get("peak_rss_mb")
         http = row["framework"] == "gradserve-http"
         cells.append((
             row["workload"], row["label"], ms(_build_ms(row)),
             f"{ms(median(evals))} ({len(evals)})" if evals else "—",
             ms(row.get("first_ms")), ms(row.get("import_ms")),
             "—" if rss is None else f"{rss:,.0f}" + (" (server)" if http else ""),
-            "—" if rss is None or base is None or http else f"{rss - base:,.0f}",
+            "—" if http else _delta_rss(row),
             ratio, _note(row)))
     return _table(COLUMNS, cells)
 

@@ -2,7 +2,8 @@
 own): `python -m benchmarks.runner --workload W --framework F --result FILE [...]`.
 
 Order: the inputs made and the framework imported (the peak RSS so far is the row's
-baseline), the cold path to the first gradients timed, those gradients written to
+baseline; on Linux the peak then restarts from the resident size, and the row's Δ RSS is
+how far above that it went), the cold path to the first gradients timed, those gradients written to
 --grads-out (the parent checks them against the reference, so that the check's memory is
 not this process's), then warm-up, timed evaluations and timed backward constructions.
 The result is JSON in --result; the parent reads the process's peak RSS when it ends.
@@ -24,6 +25,31 @@ from benchmarks import frameworks, workloads
 def rss_mb() -> float:
     """This process's peak RSS so far, in MB (Linux reports ru_maxrss in KiB)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def status_mb(field: str) -> float | None:
+    """A memory figure of /proc/self/status (VmRSS: resident now, VmHWM: its peak), in
+    MB; None off Linux."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
+def reset_peak_rss() -> bool:
+    """Restarts the peak RSS (VmHWM, and so ru_maxrss) from the resident size now: Linux's
+    clear_refs 5. Without it, a workload whose inputs were made through temporaries larger
+    than its gradient computation's would show that computation taking no memory."""
+    try:
+        with open("/proc/self/clear_refs", "w") as clear_refs:
+            clear_refs.write("5")
+    except OSError:
+        return False
+    return True
 
 
 def compare(got: list, want: list, rtol: float, names) -> tuple[float, str | None]:
@@ -82,6 +108,8 @@ def run(args) -> dict:
     result["import_ms"] = (importing + time.perf_counter() - start) * 1e3
     result["baseline_rss_mb"] = rss_mb()
     gc.collect()
+    resident = status_mb("VmRSS")
+    measured = resident is not None and reset_peak_rss()
 
     http = args.framework == "gradserve-http"
     if workload.evaluates or http:
@@ -103,6 +131,8 @@ def run(args) -> dict:
         if builds:
             result["build_ms"] = [t * 1e3 for t in builds]
     result["details"] = adapter.details()
+    if measured:
+        result["delta_rss_mb"] = status_mb("VmHWM") - resident
     return result
 
 

@@ -28,7 +28,7 @@ from benchmarks.server import ROOT, Server
 
 CHILD_TIMEOUT = 3600.0
 ORDER = ("gradserve", "tensorflow", "pytorch", "jax", "gradserve-http")
-ENCODINGS = ("data", "b64", "binary")
+ENCODINGS = ("data", "b64", "binary", "prepared")
 
 
 def run_child(argv: list[str], log: Path, env: dict[str, str]) -> tuple[float, str]:
@@ -182,7 +182,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help=f"comma-separated, of: {','.join(frameworks.FRAMEWORKS)} (default all)")
     parser.add_argument("--encodings", default=",".join(ENCODINGS),
                         help="for gradserve-http: data (JSON arrays), b64, binary (the binary "
-                             "tensor extension); default all three")
+                             "tensor extension), prepared (registered once, then binary feeds "
+                             "to /v1/graphs/{id}/gradients); default all four")
     parser.add_argument("--repeat", type=int, default=20, help="timed evaluations at most")
     parser.add_argument("--warmup", type=int, default=2, help="untimed evaluations first")
     parser.add_argument("--builds", type=int, default=5,

@@ -150,7 +150,8 @@ def main(argv=None) -> None:
     parser.add_argument("--small", action="store_true", help="reduced sizes (smoke runs)")
     parser.add_argument("--grads-out", help="npz to write this framework's gradients to")
     parser.add_argument("--url", help="the server (gradserve-http)")
-    parser.add_argument("--encoding", choices=("data", "b64", "binary"), default="b64")
+    parser.add_argument("--encoding", choices=("data", "b64", "binary", "prepared"),
+                        default="b64")
     args = parser.parse_args(argv)
     try:
         result = run(args)

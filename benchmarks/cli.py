@@ -52,11 +52,13 @@ def run_child(argv: list[str], log: Path, env: dict[str, str]) -> tuple[float, s
 
 
 def measure(workload: str, framework: str, options: argparse.Namespace, tmp: Path,
-            reference: Path | None, encoding: str | None = None) -> dict:
-    """One row: runs the runner (with a fresh server for gradserve-http)."""
+            reference: Path | None, encoding: str | None = None, round_number: int = 0) -> dict:
+    """One row: runs the runner (with a fresh server for gradserve-http). Each round writes
+    files of its own, so that the reference's gradients outlive a later round of it."""
     label = f"{framework} ({encoding})" if encoding else framework
-    result_path = tmp / f"{workload}-{label}.json".replace(" ", "_")
-    grads_out = tmp / f"{workload}-{label}-grads.npz".replace(" ", "_")
+    stem = f"{workload}-{label}-{round_number}".replace(" ", "_")
+    result_path = tmp / f"{stem}.json"
+    grads_out = tmp / f"{stem}-grads.npz"
     argv = ["--workload", workload, "--framework", framework, "--result", str(result_path),
             "--repeat", str(options.repeat), "--warmup", str(options.warmup),
             "--builds", str(options.builds), "--budget", str(options.budget)]
@@ -125,12 +127,13 @@ def run(options: argparse.Namespace) -> tuple[list[dict], list[str]]:
             print(f"{workload}:", file=sys.stderr, flush=True)
             reference = None
             rounds: list[list[dict]] = []
-            for _ in range(options.rounds):
+            for round_number in range(options.rounds):
                 rounds.append([])
                 for framework in available:
                     for encoding in (options.encodings if framework == "gradserve-http"
                                      else (None,)):
-                        row = measure(workload, framework, options, tmp, reference, encoding)
+                        row = measure(workload, framework, options, tmp, reference, encoding,
+                                      round_number)
                         if row.get("reference"):
                             reference = Path(row["reference"])
                             row["reference"] = True

@@ -1,10 +1,14 @@
 """The report's pooling of rounds (--rounds): timings pooled, once-per-process figures
-taken as medians, a failed round failing the row; the runner's Δ RSS."""
+taken as medians, a failed round failing the row; the runner's Δ RSS; a reference that
+fails in a later round."""
+
+import json
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from benchmarks import report, runner
+from benchmarks import cli, report, runner
 from benchmarks.report import headline, merge_rounds
 
 
@@ -44,3 +48,33 @@ def test_delta_rss_is_the_computations_own_after_larger_temporaries():
     assert report._delta_rss({"delta_rss_mb": 32.4, "peak_rss_mb": 500,
                               "baseline_rss_mb": 400}) == "32"
     assert report._delta_rss({"peak_rss_mb": 500, "baseline_rss_mb": 400}) == "100"
+
+
+def test_a_reference_that_fails_in_a_later_round_keeps_its_first_gradients(monkeypatch):
+    """With --rounds, the reference row runs again each round: when it fails there, the
+    rows after it are still checked against its first round's gradients (they used to
+    find that file deleted, and the whole run crashed)."""
+    calls = []
+
+    def fake_child(argv, log, env):
+        flag = {name: argv[i + 1] for i, name in enumerate(argv) if name.startswith("--")
+                and i + 1 < len(argv) and not argv[i + 1].startswith("--")}
+        calls.append(flag["--framework"])
+        if flag["--framework"] == "gradserve" and len(calls) > 1:
+            row = {"error": "failed: the second round broke"}
+        else:
+            np.savez(flag["--grads-out"], np.ones(3))
+            row = {"eval_ms": [1.0], "first_ms": 5.0}
+        Path(flag["--result"]).write_text(json.dumps(row))
+        return 100.0, "exit code 0"
+
+    monkeypatch.setattr(cli, "run_child", fake_child)
+    monkeypatch.setattr(cli.frameworks, "missing", lambda framework: None)
+    options = cli.parse_args(["--workloads", "mlp", "--frameworks", "gradserve,pytorch",
+                              "--rounds", "2", "--quick", "--small"])
+    rows, _ = cli.run(options)
+    assert calls == ["gradserve", "pytorch", "gradserve", "pytorch"]
+    by_framework = {row["framework"]: row for row in rows}
+    assert by_framework["gradserve"]["error"].startswith("failed")
+    assert "error" not in by_framework["pytorch"]
+    assert by_framework["pytorch"]["max_rel_error"] == 0.0

@@ -313,11 +313,11 @@ def _conv_backprop_input(node, input_sizes, w, dy):
     missing = 3 - n
     columns = np.ascontiguousarray(columns.reshape(
         dy.shape[0], *(1,) * missing, *dy.shape[1:-1], *(1,) * missing, *win.ksize, xs[-1]))
-    padded = np.zeros(win.padded(xs), dyw.dtype)
-    windows.add_windows(columns, padded.reshape(xs[0], *(1,) * missing, *padded.shape[1:]),
+    dx = np.zeros(xs, dyw.dtype)
+    windows.add_windows(columns, dx.reshape(xs[0], *(1,) * missing, *xs[1:]),
                         np.asarray((1,) * missing + win.strides, np.int64),
-                        np.asarray((1,) * missing + win.dilations, np.int64))
-    dx = padded[win.inside(xs)]
+                        np.asarray((1,) * missing + win.dilations, np.int64),
+                        np.asarray((0,) * missing + tuple(a for a, _ in win.pads), np.int64))
     return _from_last(dx.astype(dy.dtype, copy=False), first)
 
 

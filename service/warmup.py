@@ -1,8 +1,8 @@
 """`python -m service.warmup`: compiles the Numba kernels into NUMBA_CACHE_DIR (the Docker
 image runs it at build time) by running tiny first and second order gradients through the
 ops that use them: a fused elementwise chain, a convolution (its input's gradient), max
-pooling and a gather (segment sums), in float32 and float64, and the fused elementwise
-interpreter for both dtypes.
+pooling with disjoint and overlapping windows and gathers of values and of rows (segment
+sums), in float32 and float64, and the fused elementwise interpreter for both dtypes.
 
 Each worker runs the same warm-up when it starts (`WarmUp`, from the app's lifespan, unless
 GRADSERVE_WARM_UP=false), in a thread: /v1/health/live answers meanwhile and
@@ -31,10 +31,24 @@ def _graph(dtype: str) -> list[NodeDef]:
         NodeDef("conv", "Conv2D", ["m", "filter"], {"strides": [1, 1, 1, 1], "padding": "SAME"}),
         NodeDef("pool", "MaxPool", ["conv"], {"ksize": [1, 2, 2, 1], "strides": [1, 2, 2, 1],
                                               "padding": "SAME"}),
-        const("flat_shape", [16]), NodeDef("flat", "Reshape", ["pool", "flat_shape"]),
-        const("indices", [0, 3, 3, 15]), const("axis", 0),
-        NodeDef("gathered", "GatherV2", ["flat", "indices", "axis"]),
-        const("all", [0]), NodeDef("loss", "Sum", ["gathered", "all"]),
+        NodeDef("overlap", "MaxPool", ["pool"], {"ksize": [1, 3, 3, 1],
+                                                 "strides": [1, 1, 1, 1], "padding": "SAME"}),
+        # gathers of single values and of rows (the two segment-sum kernels), by int32
+        # and int64 indices (rows), as embeddings take them
+        const("flat_shape", [16]), NodeDef("flat", "Reshape", ["overlap", "flat_shape"]),
+        const("matrix_shape", [4, 4]), NodeDef("matrix", "Reshape", ["overlap", "matrix_shape"]),
+        NodeDef("matrix_too", "Reshape", ["overlap", "matrix_shape"]),
+        const("indices", [0, 3, 3, 15]), const("rows_int32", [1, 0, 1]),
+        const("rows_int64", [0, 3, 3], "int64"), const("axis", 0),
+        NodeDef("values", "GatherV2", ["flat", "indices", "axis"]),
+        NodeDef("rows32", "GatherV2", ["matrix", "rows_int32", "axis"]),
+        NodeDef("rows64", "GatherV2", ["matrix_too", "rows_int64", "axis"]),
+        const("values_shape", [1, 4]), NodeDef("as_row", "Reshape", ["values", "values_shape"]),
+        NodeDef("gathered", "ConcatV2", ["as_row", "rows32", "rows64", "axis"]),
+        # squared, so that the pooling's incoming gradient depends on x: the second order
+        # then needs MaxPoolGradGrad
+        NodeDef("squared", "Square", ["gathered"]),
+        const("all", [0, 1]), NodeDef("loss", "Sum", ["squared", "all"]),
     ]
 
 

@@ -501,9 +501,12 @@ def _max_pool_grad(node, x, y, dy, *window_values):
     x, y, dy = (_to_last(a, first) for a in (x, y, dy))
     _, _, win = _pool_shapes(node, x.shape, dy.shape, *window_values)
     every_tie = node.op == "MaxPool3DGrad"
-    if not every_tie:
-        y = _windowed_max(x, win)
-    dx = pooling.max_pool_grad(*_volumes(win, x, y, dy), every_tie)
+    if every_tie:
+        dx = pooling.max_pool_grad(*_volumes(win, x, y, dy), every_tie)
+    elif all(s >= k for s, k in zip(win.strides, win.ksize)):
+        dx = pooling.max_pool_grad_disjoint(*_volumes(win, x, _windowed_max(x, win), dy))
+    else:
+        dx = pooling.max_pool_grad(*_volumes(win, x, _windowed_max(x, win), dy), every_tie)
     return _from_last(dx.reshape(x.shape).astype(dy.dtype, copy=False), first)
 
 

@@ -148,14 +148,20 @@ K2 = (1, 2, 2, 1)
 K3 = (1, 3, 3, 1)
 X44 = distinct(1, 4, 4, 2)
 X55 = distinct(1, 5, 5, 2)
-MAX_POOL_CASES = [  # (id, x, attrs): overlapping windows where stride < ksize
+MAX_POOL_CASES = [  # (id, x, attrs): disjoint windows, and overlapping where stride < ksize
     ("", X44, pool_attrs(K2, S2)),
+    ("disjoint_uncovered", X55, pool_attrs(K2, S2)),  # the last row and column in no window
+    ("disjoint_same", X55, pool_attrs(K2, S2, "SAME")),  # the last windows clipped
+    ("disjoint_gaps", X55, pool_attrs(K2, (1, 3, 3, 1))),  # stride > ksize
     ("overlap_same", X55, pool_attrs(K3, (1, 1, 1, 1), "SAME")),
     ("overlap_same_stride2", X55, pool_attrs(K3, S2, "SAME")),
     ("overlap_2x3", distinct(2, 4, 5, 1), pool_attrs((1, 2, 3, 1), (1, 2, 1, 1))),
 ]
 
 INTS = rng.permutation(32).reshape(1, 4, 4, 2).astype(np.int32)
+# ties in every window: the gradient goes to the first maximum in row-major order, in
+# disjoint windows (their own kernel) and overlapping ones
+TIES = np.repeat(np.repeat(rng.integers(0, 2, (1, 3, 3, 2)), 2, axis=1), 2, axis=2).astype(float)
 
 MAX_POOL = [
     *(Case("MaxPool", [x], attrs, id=name) for name, x, attrs in MAX_POOL_CASES),
@@ -169,6 +175,10 @@ MAX_POOL = [
     Case("MaxPool", [INTS], pool_attrs(K3, S2, "SAME"), id="int32"),
     Case("MaxPoolGrad", pooled("MaxPool", INTS, pool_attrs(K3, S2, "SAME"), INTS[:, :2, :2]),
          pool_attrs(K3, S2, "SAME"), id="int32"),
+    *(Case("MaxPoolGrad", pooled("MaxPool", TIES, attrs), attrs, id=name, grad=False,
+           second_order=False)
+      for name, attrs in (("ties", pool_attrs(K2, S2)),
+                          ("ties_overlap", pool_attrs(K3, (1, 1, 1, 1), "SAME")))),
     Case("MaxPoolV2", [X55, i32(*K3), i32(1, 1, 1, 1)], {"padding": "SAME"}),
     Case("MaxPoolV2", [X44, i32(*K2), i32(*S2)], {"padding": "VALID"}, id="valid"),
     *(Case("MaxPoolGrad", pooled("MaxPool", x, attrs), attrs, id=name)

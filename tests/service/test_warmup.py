@@ -1,0 +1,41 @@
+"""The warm-up compiles (or loads) every Numba kernel the ops dispatch to, for float32 and
+float64, so that no request after ready waits for a compilation. A new kernel belongs in
+KERNELS, and in service/warmup.py's graph. Checked in a fresh process: in this one, other
+tests may have compiled the kernels already."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+KERNELS = {"pooling": ["max_pool_grad", "max_pool_grad_disjoint", "max_pool_grad_grad"],
+           "windows": ["add_windows"], "segment": ["_scatter_rows", "_scatter_column"]}
+PROBE = """
+import importlib, json
+from service import warmup
+warmup.warm_up()
+kernels = {m: importlib.import_module("core.kernels." + m) for m in %r}
+print(json.dumps({f"{m}.{name}": [[str(t.dtype) for t in signature[:2]]
+                                  for signature in getattr(kernels[m], name).signatures]
+                  for m, names in %r.items() for name in names}))
+""" % (list(KERNELS), KERNELS)
+
+
+@pytest.fixture(scope="module")
+def signatures() -> dict[str, list[list[str]]]:
+    done = subprocess.run([sys.executable, "-c", PROBE], cwd=ROOT, capture_output=True,
+                          text=True, check=True, timeout=600)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.parametrize("kernel", [f"{m}.{name}" for m, names in KERNELS.items()
+                                    for name in names])
+def test_every_kernel_is_compiled_for_both_float_dtypes(signatures, kernel):
+    assert {"float32", "float64"} <= {dtypes[0] for dtypes in signatures[kernel]}
+
+
+def test_row_scatters_are_compiled_for_int32_and_int64_indices(signatures):
+    assert {"int32", "int64"} <= {dtypes[1] for dtypes in signatures["segment._scatter_rows"]}

@@ -1,8 +1,8 @@
 """`python -m service.warmup`: compiles the Numba kernels into NUMBA_CACHE_DIR (the Docker
 image runs it at build time) by running tiny first and second order gradients through the
 ops that use them: a fused elementwise chain, a convolution (its input's gradient), max
-pooling with disjoint and overlapping windows and gathers of values and of rows (segment
-sums), in float32 and float64, and the fused elementwise interpreter for both dtypes.
+pooling (2-D with disjoint and overlapping windows, 3-D) and gathers of values and of rows
+(segment sums), in float32 and float64, and the fused elementwise interpreter for both dtypes.
 
 Each worker runs the same warm-up when it starts (`WarmUp`, from the app's lifespan, unless
 GRADSERVE_WARM_UP=false), in a thread: /v1/health/live answers meanwhile and
@@ -35,7 +35,17 @@ def _graph(dtype: str) -> list[NodeDef]:
                                                  "strides": [1, 1, 1, 1], "padding": "SAME"}),
         # gathers of single values and of rows (the two segment-sum kernels), by int32
         # and int64 indices (rows), as embeddings take them
-        const("flat_shape", [16]), NodeDef("flat", "Reshape", ["overlap", "flat_shape"]),
+        # 3-D pooling takes float32 at most, as in TensorFlow
+        const("volume_shape", [1, 8, 8, 1, 1]),
+        NodeDef("volume", "Reshape", ["conv", "volume_shape"]),
+        NodeDef("volume32", "Cast", ["volume"], {"SrcT": dtype, "DstT": "float32"}),
+        NodeDef("pool3d", "MaxPool3D", ["volume32"], {"ksize": [1, 2, 2, 1, 1],
+                                                      "strides": [1, 2, 2, 1, 1],
+                                                      "padding": "VALID"}),
+        NodeDef("pooled3d", "Cast", ["pool3d"], {"SrcT": "float32", "DstT": dtype}),
+        const("flat_shape", [16]), NodeDef("flat2d", "Reshape", ["overlap", "flat_shape"]),
+        NodeDef("flat3d", "Reshape", ["pooled3d", "flat_shape"]),
+        NodeDef("flat", "AddV2", ["flat2d", "flat3d"]),
         const("matrix_shape", [4, 4]), NodeDef("matrix", "Reshape", ["overlap", "matrix_shape"]),
         NodeDef("matrix_too", "Reshape", ["overlap", "matrix_shape"]),
         const("indices", [0, 3, 3, 15]), const("rows_int32", [1, 0, 1]),

@@ -452,14 +452,21 @@ def _avg_pool_grad_infer(node):
     return [(g.dtype, _from_last(xs, first))]
 
 
-def _windowed_max(x, win: Window) -> np.ndarray:
-    """The maximum of each window: padding takes the dtype's lowest value, so it never wins."""
-    lowest = -np.inf if x.dtype in dt.FLOATS else np.iinfo(x.dtype).min
-    padded = _pad(x, win, lowest)
+def _windowed_max(x, win: Window, tensorflow_2d: bool) -> np.ndarray:
+    """The maximum of each window; padding never wins. 2-D pooling takes it as TensorFlow's
+    CPU kernel does: from the dtype's lowest finite value, NaN passed over (np.fmax), so a
+    window of NaN or -inf alone gives that lowest value. TensorFlow's 3-D pooling gives
+    NaN results that depend on its vector lanes; here NaN propagates (np.maximum)."""
+    is_float = x.dtype in dt.FLOATS
+    padded = _pad(x, win, -np.inf if is_float else np.iinfo(x.dtype).min)
     offsets = np.ndindex(*win.ksize)
-    y = padded[win.at(next(offsets))].copy()
+    if tensorflow_2d:
+        lowest = np.finfo(x.dtype).min if is_float else np.iinfo(x.dtype).min
+        y, combine = np.full((x.shape[0], *win.out, x.shape[-1]), lowest, x.dtype), np.fmax
+    else:
+        y, combine = padded[win.at(next(offsets))].copy(), np.maximum
     for offset in offsets:
-        np.maximum(y, padded[win.at(offset)], out=y)
+        combine(y, padded[win.at(offset)], out=y)
     return y
 
 
@@ -490,23 +497,21 @@ def _max_pool(node, x, *window_values):
     _, first = _layout(node)
     x = _to_last(x, first)
     _, _, win = _pool_shapes(node, x.shape, None, *window_values)
-    return _from_last(_windowed_max(x, win), first)
+    return _from_last(_windowed_max(x, win, tensorflow_2d=node.op != "MaxPool3D"), first)
 
 
 def _max_pool_grad(node, x, y, dy, *window_values):
-    """dy to the first maximum of each window in row-major order: the maximum of
-    orig_input, whose orig_output TensorFlow's CPU kernel does not read. MaxPool3DGrad
-    gives it to every position equal to orig_output, as TensorFlow's does."""
+    """dy to each window's argmax in orig_input, found as TensorFlow's CPU kernel finds it
+    (which does not read orig_output): the window's first position, then each later one
+    strictly greater, so a NaN in the first position keeps it and others are passed over.
+    MaxPool3DGrad gives dy to every position equal to orig_output, as TensorFlow's does."""
     _, first = _layout(node)
     x, y, dy = (_to_last(a, first) for a in (x, y, dy))
     _, _, win = _pool_shapes(node, x.shape, dy.shape, *window_values)
-    every_tie = node.op == "MaxPool3DGrad"
-    if every_tie:
-        dx = pooling.max_pool_grad(*_volumes(win, x, y, dy), every_tie)
-    elif all(s >= k for s, k in zip(win.strides, win.ksize)):
-        dx = pooling.max_pool_grad_disjoint(*_volumes(win, x, _windowed_max(x, win), dy))
+    if node.op == "MaxPool3DGrad":
+        dx = pooling.max_pool_grad_every_tie(*_volumes(win, x, y, dy))
     else:
-        dx = pooling.max_pool_grad(*_volumes(win, x, _windowed_max(x, win), dy), every_tie)
+        dx = pooling.max_pool_grad_argmax(*_volumes(win, x, dy))
     return _from_last(dx.reshape(x.shape).astype(dy.dtype, copy=False), first)
 
 

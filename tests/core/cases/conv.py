@@ -162,6 +162,28 @@ INTS = rng.permutation(32).reshape(1, 4, 4, 2).astype(np.int32)
 # ties in every window: the gradient goes to the first maximum in row-major order, in
 # disjoint windows (their own kernel) and overlapping ones
 TIES = np.repeat(np.repeat(rng.integers(0, 2, (1, 3, 3, 2)), 2, axis=1), 2, axis=2).astype(float)
+# NaN and -inf as TensorFlow's CPU kernels take them: 2-D pooling passes NaN over and starts
+# from the dtype's lowest finite value (so a window of NaN or -inf alone gives it); its
+# gradient goes to the window's first position, then to each one strictly greater (so a
+# NaN first keeps it). One channel and eight (TensorFlow's vectorised path).
+NONFINITE = np.array([[[np.nan, 2.0, 1.0, -np.inf], [4.0, np.nan, -np.inf, -np.inf],
+                       [1.0, np.nan, np.nan, np.nan], [3.0, 1.0, np.nan, np.nan]]]).reshape(1, 4, 4, 1)
+NONFINITE_8 = np.concatenate([NONFINITE, np.roll(NONFINITE, 1, axis=1), NONFINITE[:, ::-1],
+                              NONFINITE[:, :, ::-1]] * 2, axis=-1)
+
+
+def nonfinite_pooling(name, attrs) -> list[Case]:
+    """MaxPool of NONFINITE(_8) in each float dtype, and MaxPoolGrad, against TensorFlow."""
+    cases = []
+    for x, channels in ((NONFINITE, 1), (NONFINITE_8, 8)):
+        cases += [Case("MaxPool", [x.astype(dtype)], attrs, grad=False, second_order=False,
+                       id=f"nonfinite_{name}_{channels}_{dtype}")
+                  for dtype in ("float64", "float32", "float16")]
+        cases.append(Case("MaxPoolGrad", pooled("MaxPool", x, attrs), attrs, grad=False,
+                          second_order=False, id=f"nonfinite_{name}_{channels}"))
+    return cases
+
+
 
 MAX_POOL = [
     *(Case("MaxPool", [x], attrs, id=name) for name, x, attrs in MAX_POOL_CASES),
@@ -179,6 +201,9 @@ MAX_POOL = [
            second_order=False)
       for name, attrs in (("ties", pool_attrs(K2, S2)),
                           ("ties_overlap", pool_attrs(K3, (1, 1, 1, 1), "SAME")))),
+    *(case for name, attrs in (("disjoint", pool_attrs(K2, S2)),
+                               ("overlap", pool_attrs(K3, (1, 1, 1, 1), "SAME")))
+      for case in nonfinite_pooling(name, attrs)),
     Case("MaxPoolV2", [X55, i32(*K3), i32(1, 1, 1, 1)], {"padding": "SAME"}),
     Case("MaxPoolV2", [X44, i32(*K2), i32(*S2)], {"padding": "VALID"}, id="valid"),
     *(Case("MaxPoolGrad", pooled("MaxPool", x, attrs), attrs, id=name)

@@ -22,6 +22,7 @@ from core import build
 from core import dtypes as dt
 from core.errors import GradientTypeError, GraphError, NoGradientError
 from core.graph import NAME_PATTERN, Graph, Node, Tensor, gc_paused
+from core.replay import Record, RuleRecords
 from core.shapes import compatible, format_shape, merge
 from core.sparse import IndexedSlices, concat, densify
 
@@ -91,21 +92,22 @@ def gradients(graph: Graph, ys: Sequence[Tensor], xs: Sequence[Tensor],
                 queued.add(node)
                 queue.append(node)
         stop_nodes = _stop_nodes(from_nodes, [t.node for t in stop_gradients], pending)
+        records = RuleRecords()
 
         while queue:
             node = queue.popleft()
             out_grads = _aggregate(graph, grads, node, method)
-            if any(g is not None for g in out_grads) and node not in stop_nodes:
-                in_grads = _apply_rule(graph, node, out_grads, gate_gradients)
+            if node not in stop_nodes and any(g is not None for g in out_grads):
+                in_grads = _apply_rule(graph, node, out_grads, gate_gradients, records)
             else:
                 in_grads = [None] * len(node.inputs)
             for t_in, in_grad in zip(node.inputs, in_grads):
                 if in_grad is not None:
                     _add_grad(grads, t_in, in_grad)
-            for t_in in node.inputs:
-                pending[t_in.node.index] -= 1
-                if pending[t_in.node.index] == 0:
-                    queue.append(t_in.node)
+                producer = t_in.node
+                pending[producer.index] -= 1
+                if pending[producer.index] == 0:
+                    queue.append(producer)
 
         results = [_result_grad(grads, x, unconnected_gradients) for x in xs]
         return results if indexed_slices else [densify(g) for g in results]
@@ -219,7 +221,10 @@ def _aggregate(graph: Graph, grads: dict, node: Node, method: AggregationMethod)
     return out_grads
 
 
-def _apply_rule(graph: Graph, node: Node, out_grads: list, gate: bool) -> list:
+def _apply_rule(graph: Graph, node: Node, out_grads: list, gate: bool,
+                records: RuleRecords) -> list:
+    """The gradients of the node's inputs, under `<scope>/<node>_grad`: replayed from an
+    earlier call that saw the same (core.replay), else built by the rule and recorded."""
     opdef = node.opdef
     if opdef.grad is None:
         if opdef.not_differentiable:
@@ -229,24 +234,46 @@ def _apply_rule(graph: Graph, node: Node, out_grads: list, gate: bool) -> list:
             f"No gradient defined for operation '{node.name}' (op type: {node.op})"
             + (f". Reason: {reason}" if reason else ""), node.name)
     for i, grad in enumerate(out_grads):
-        if grad is None and node.output_dtypes[i] in dt.TRAINABLE:
-            out_grads[i] = build.zeros_like(node.output(i))
-        elif isinstance(grad, IndexedSlices):
+        if grad is None:
+            if node.output_dtypes[i] in dt.TRAINABLE:
+                out_grads[i] = build.zeros_like(node.output(i))
+        elif type(grad) is IndexedSlices:
             out_grads[i] = densify(grad)
-    with graph.name_scope(node.name + "_grad"):
-        in_grads = opdef.grad(node, *out_grads)
-        in_grads = list(in_grads) if isinstance(in_grads, (list, tuple)) else [in_grads]
-        if len(in_grads) != len(node.inputs):
-            raise GraphError(f"Num gradients {len(in_grads)} generated for op {node.name!r} "
-                             f"({node.op}) do not match num inputs {len(node.inputs)}", node.name)
-        if opdef.broadcasts:
-            in_grads = [None if g is None else build.unbroadcast(g, t)
-                        for g, t in zip(in_grads, node.inputs)]
-        if gate and sum(g is not None for g in in_grads) > 1:
-            in_grads = _tuple(graph, in_grads)
+    key, given, record = records.find(node, out_grads, gate)
+    with graph.name_scope(node.name + "_grad") as scope:
+        if record is not None:
+            in_grads = record.replay(graph, scope, given)
+        elif key is None:
+            in_grads = _run_rule(graph, node, out_grads, gate)
+        else:  # recorded, within any outer recording (a rule that builds gradients)
+            first, outer_log, graph.name_log = len(graph), graph.name_log, []
+            try:
+                in_grads = _run_rule(graph, node, out_grads, gate)
+                records.add(key, Record.capture(graph, scope, first, given, in_grads,
+                                                graph.name_log))
+            finally:
+                if outer_log is not None:
+                    outer_log.extend(graph.name_log)
+                graph.name_log = outer_log
     for i, (t_in, grad) in enumerate(zip(node.inputs, in_grads)):
-        if grad is not None:
+        if grad is not None and grad.shape != t_in.shape:
             _refine_shape(node, i, t_in, grad)
+    return in_grads
+
+
+def _run_rule(graph: Graph, node: Node, out_grads: list, gate: bool) -> list:
+    """The rule's gradients, checked (one per input), reduced over broadcast dimensions
+    and, with `gate`, made to wait for each other."""
+    in_grads = node.opdef.grad(node, *out_grads)
+    in_grads = list(in_grads) if isinstance(in_grads, (list, tuple)) else [in_grads]
+    if len(in_grads) != len(node.inputs):
+        raise GraphError(f"Num gradients {len(in_grads)} generated for op {node.name!r} "
+                         f"({node.op}) do not match num inputs {len(node.inputs)}", node.name)
+    if node.opdef.broadcasts:
+        in_grads = [None if g is None else build.unbroadcast(g, t)
+                    for g, t in zip(in_grads, node.inputs)]
+    if gate and sum(g is not None for g in in_grads) > 1:
+        in_grads = _tuple(graph, in_grads)
     return in_grads
 
 

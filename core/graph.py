@@ -164,6 +164,9 @@ class Graph:
         self._by_name: dict[str, Node] = {}
         self._names_in_use: dict[str, int] = {}
         self._scope = ""
+        # The names `unique_name` marks as used go here too while it is a list: a gradient
+        # rule's call being recorded (core.replay).
+        self.name_log: list[str] | None = None
 
     def __len__(self):
         return len(self.nodes)
@@ -206,6 +209,8 @@ class Graph:
         key = name.lower()
         i = self._names_in_use.get(key, 0)
         self._names_in_use[key] = i + 1
+        if self.name_log is not None:
+            self.name_log.append(key)
         if i == 0:
             return name
         base = key
@@ -213,7 +218,20 @@ class Graph:
             key = f"{base}_{i}"
             i += 1
         self._names_in_use[key] = 1
+        if self.name_log is not None:
+            self.name_log.append(key)
         return f"{name}_{i - 1}"
+
+    def name_use_count(self, key: str) -> int:
+        """How often the lower-cased name `key` was handed out by `unique_name`."""
+        return self._names_in_use.get(key, 0)
+
+    def restore_name_use(self, scope_key: str, counts: list[tuple[str, int]]) -> None:
+        """Marks the names under a scope as used as often as given (a replayed record)."""
+        keys = [scope_key + suffix for suffix, _ in counts]
+        self._names_in_use.update(zip(keys, (count for _, count in counts)))
+        if self.name_log is not None:
+            self.name_log.extend(keys)
 
     def _mark_used(self, name: str) -> None:
         """Marks `name` and each scope it is under (`a`, `a/b` of `a/b/c`) as used."""
@@ -269,6 +287,21 @@ class Graph:
             dtypes, shapes = zip(*outputs)
             node.output_dtypes, node.output_shapes = list(dtypes), list(shapes)
         if opdef.static_value is not None or (opdef.foldable and inputs and not control_inputs):
+            _fold_constants(node)
+        node.index = len(self.nodes)
+        self.nodes.append(node)
+        self._by_name[name] = node
+        return node
+
+    def append_inferred(self, name: str, opdef: registry.OpDef, inputs: list[Tensor],
+                        control_inputs: list[Node], attrs: dict, output_dtypes: list,
+                        output_shapes: list, fold: bool) -> Node:
+        """Appends a node whose name is marked used and whose outputs were inferred for
+        inputs of the same dtypes, shapes and constant values (a replayed record); `fold`
+        computes its value as `_append` did then."""
+        node = Node(self, name, opdef, inputs, control_inputs, attrs)
+        node.output_dtypes, node.output_shapes = output_dtypes, output_shapes
+        if fold:
             _fold_constants(node)
         node.index = len(self.nodes)
         self.nodes.append(node)

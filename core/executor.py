@@ -233,7 +233,7 @@ def _partition(schedule: list[Node], constants, fed_keys) -> list:
             continue
         # a node whose output is fed runs alone (for its control dependents)
         key = None if (node, 0) in fed_keys else tapes.fusion_key(node)
-        for producer in [t.node for t in node.inputs] + node.control_inputs:
+        for producer in [t.node for t in node.inputs] + list(node.control_inputs):
             group = group_of.get(producer)
             if group is not None and group.key != key and open_groups.get(group.key) is group:
                 close(group)

@@ -107,10 +107,10 @@ class Node:
         self.op = opdef.name
         self.opdef = opdef
         self.inputs: list[Tensor] = inputs
-        self.control_inputs: list[Node] = control_inputs
+        self.control_inputs: tuple[Node, ...] = control_inputs
         self.attrs: dict[str, Any] = attrs
-        self.output_dtypes: list[np.dtype] = []
-        self.output_shapes: list[Shape] = []
+        self.output_dtypes: list[np.dtype] = ()  # lists once inferred
+        self.output_shapes: list[Shape] = ()
         self.const_values: list[np.ndarray] | None = None
         self.index = -1
 
@@ -228,10 +228,11 @@ class Graph:
 
     def restore_name_use(self, scope_key: str, counts: list[tuple[str, int]]) -> None:
         """Marks the names under a scope as used as often as given (a replayed record)."""
-        keys = [scope_key + suffix for suffix, _ in counts]
-        self._names_in_use.update(zip(keys, (count for _, count in counts)))
+        names = self._names_in_use
+        for suffix, count in counts:
+            names[scope_key + suffix] = count
         if self.name_log is not None:
-            self.name_log.extend(keys)
+            self.name_log.extend(scope_key + suffix for suffix, _ in counts)
 
     def _mark_used(self, name: str) -> None:
         """Marks `name` and each scope it is under (`a`, `a/b` of `a/b/c`) as used."""
@@ -256,7 +257,7 @@ class Graph:
             raise GraphError(f"duplicate node name {name!r}", name)
         opdef = _registered(name, op)
         _check_arity(name, opdef, len(inputs))
-        node = self._append(name, opdef, list(inputs), list(control_inputs),
+        node = self._append(name, opdef, list(inputs), tuple(control_inputs),
                             _convert_attrs(name, opdef, attrs or {}))
         if not name_is_unique:
             self._mark_used(name)
@@ -272,11 +273,11 @@ class Graph:
         name = self.unique_name(name or op)
         opdef = _registered(name, op)
         _check_arity(name, opdef, len(inputs))
-        return self._append(name, opdef, list(inputs), list(control_inputs),
+        return self._append(name, opdef, list(inputs), tuple(control_inputs),
                             _convert_attrs(name, opdef, attrs))
 
     def _append(self, name: str, opdef: registry.OpDef, inputs: list[Tensor],
-                control_inputs: list[Node], attrs: dict) -> Node:
+                control_inputs: tuple[Node, ...], attrs: dict) -> Node:
         """Infers the outputs of a node already checked, folds its value and appends it."""
         node = Node(self, name, opdef, inputs, control_inputs, attrs)
         outputs = opdef.infer(node)
@@ -294,7 +295,7 @@ class Graph:
         return node
 
     def append_inferred(self, name: str, opdef: registry.OpDef, inputs: list[Tensor],
-                        control_inputs: list[Node], attrs: dict, output_dtypes: list,
+                        control_inputs: tuple[Node, ...], attrs: dict, output_dtypes: list,
                         output_shapes: list, fold: bool) -> Node:
         """Appends a node whose name is marked used and whose outputs were inferred for
         inputs of the same dtypes, shapes and constant values (a replayed record); `fold`

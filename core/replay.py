@@ -108,8 +108,8 @@ class Record:
         append = graph.append_inferred
         for suffix, opdef, inputs, controls, attrs, dtypes, shapes, folded in self.nodes:
             node = append(prefix + suffix, opdef, [pool[i] for i in inputs],
-                          [made[i] for i in controls], attrs.copy(), list(dtypes),
-                          list(shapes), folded)
+                          tuple(made[i] for i in controls) if controls else (), attrs.copy(),
+                          list(dtypes), list(shapes), folded)
             made.append(node)
             if len(dtypes) == 1:
                 pool.append(Tensor(node, 0))

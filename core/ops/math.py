@@ -181,6 +181,8 @@ def _add_n_infer(node):
     dtype = same_dtype(node, node.inputs, dt.NUMERIC)
     shape = node.inputs[0].shape
     for t in node.inputs[1:]:
+        if t.shape == shape:
+            continue
         if not compatible(shape, t.shape):
             raise GraphError(f"node {node.name!r} (AddN): all inputs must have the same shape",
                              node.name)

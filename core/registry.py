@@ -82,7 +82,11 @@ def defop(name: str, *, inputs, infer, attrs=None, dtypes=dt.ALL, broadcasts=Fal
 
 
 def gradient(*names: str):
-    """Decorator registering a symbolic gradient rule `rule(op, *out_grads)` for ops."""
+    """Decorator registering a symbolic gradient rule `rule(op, *out_grads)` for ops.
+
+    A rule may read the op's attributes and the dtypes, static shapes, constant values and
+    producing op types of its inputs, outputs and out_grads, nothing further upstream: the
+    backward builder replays a rule's subgraph for calls that see the same (core.replay)."""
     def register(rule):
         for name in names:
             _OPS[name].grad = rule

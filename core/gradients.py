@@ -157,10 +157,15 @@ def _pending_counts(graph: Graph, to_nodes: list[Node], from_nodes: list[Node]):
     for node in from_nodes:
         reached[node.index] = True
     first = min((node.index for node in from_nodes), default=len(graph))
+    trainable = dt.TRAINABLE
     for node in graph.nodes[first:]:
-        if not reached[node.index]:
-            reached[node.index] = any(reached[t.node.index] and t.dtype in dt.TRAINABLE
-                                      for t in node.inputs)
+        if reached[node.index]:
+            continue
+        for t in node.inputs:
+            producer = t.node
+            if reached[producer.index] and producer.output_dtypes[t.index] in trainable:
+                reached[node.index] = True
+                break
     reachable_to = {node for node in to_nodes if reached[node.index]}
 
     between = [False] * len(graph)
@@ -171,9 +176,10 @@ def _pending_counts(graph: Graph, to_nodes: list[Node], from_nodes: list[Node]):
     for node in reversed(graph.nodes[:last + 1]):
         if between[node.index]:
             for t in node.inputs:
-                if reached[t.node.index]:
-                    between[t.node.index] = True
-                    pending[t.node.index] += 1
+                index = t.node.index
+                if reached[index]:
+                    between[index] = True
+                    pending[index] += 1
     return reachable_to, pending
 
 

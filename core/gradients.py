@@ -294,7 +294,9 @@ def _refine_shape(node: Node, index: int, t_in: Tensor, grad: Tensor) -> None:
             f"{format_shape(t_in.shape)}. Calculated input gradient shape: "
             f"{format_shape(grad.shape)}", node.name)
     if isinstance(grad, Tensor):
-        grad.node.output_shapes[grad.index] = merge(grad.shape, t_in.shape)
+        shapes = list(grad.node.output_shapes)
+        shapes[grad.index] = merge(grad.shape, t_in.shape)
+        grad.node.output_shapes = tuple(shapes)
 
 
 def _tuple(graph: Graph, tensors: list) -> list:

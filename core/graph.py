@@ -109,8 +109,8 @@ class Node:
         self.inputs: list[Tensor] = inputs
         self.control_inputs: tuple[Node, ...] = control_inputs
         self.attrs: dict[str, Any] = attrs
-        self.output_dtypes: list[np.dtype] = ()  # lists once inferred
-        self.output_shapes: list[Shape] = ()
+        self.output_dtypes: tuple[np.dtype, ...] = ()
+        self.output_shapes: tuple[Shape, ...] = ()
         self.const_values: list[np.ndarray] | None = None
         self.index = -1
 
@@ -283,10 +283,10 @@ class Graph:
         outputs = opdef.infer(node)
         if len(outputs) == 1:
             ((dtype, shape),) = outputs
-            node.output_dtypes, node.output_shapes = [dtype], [shape]
+            node.output_dtypes, node.output_shapes = (dtype,), (shape,)
         elif outputs:
             dtypes, shapes = zip(*outputs)
-            node.output_dtypes, node.output_shapes = list(dtypes), list(shapes)
+            node.output_dtypes, node.output_shapes = dtypes, shapes
         if opdef.static_value is not None or (opdef.foldable and inputs and not control_inputs):
             _fold_constants(node)
         node.index = len(self.nodes)
@@ -295,8 +295,8 @@ class Graph:
         return node
 
     def append_inferred(self, name: str, opdef: registry.OpDef, inputs: list[Tensor],
-                        control_inputs: tuple[Node, ...], attrs: dict, output_dtypes: list,
-                        output_shapes: list, fold: bool) -> Node:
+                        control_inputs: tuple[Node, ...], attrs: dict, output_dtypes: tuple,
+                        output_shapes: tuple, fold: bool) -> Node:
         """Appends a node whose name is marked used and whose outputs were inferred for
         inputs of the same dtypes, shapes and constant values (a replayed record); `fold`
         computes its value as `_append` did then."""

@@ -30,8 +30,7 @@ def rule_key(node: Node, out_grads: list, gate: bool) -> tuple[tuple | None, lis
     its outputs, then the gradients of its outputs."""
     outputs = [Tensor(node, i) for i in range(len(node.output_dtypes))]
     given = node.inputs + outputs + out_grads
-    parts = [node.op, gate, tuple(node.output_dtypes), tuple(node.output_shapes),
-             tuple(node.attrs.items())]
+    parts = [node.op, gate, node.output_dtypes, node.output_shapes, tuple(node.attrs.items())]
     refs = []
     for t in node.inputs + out_grads:
         if t is None:
@@ -84,8 +83,8 @@ class Record:
             if None in inputs or any(c < 0 for c in controls):
                 return None
             nodes.append((node.name[len(prefix):], node.opdef, inputs, controls,
-                           dict(node.attrs), tuple(node.output_dtypes),
-                           tuple(node.output_shapes), node.const_values is not None))
+                           dict(node.attrs), node.output_dtypes, node.output_shapes,
+                           node.const_values is not None))
             for i in range(len(node.output_dtypes)):
                 positions[Tensor(node, i)] = pool_size
                 pool_size += 1
@@ -109,7 +108,7 @@ class Record:
         for suffix, opdef, inputs, controls, attrs, dtypes, shapes, folded in self.nodes:
             node = append(prefix + suffix, opdef, [pool[i] for i in inputs],
                           tuple(made[i] for i in controls) if controls else (), attrs.copy(),
-                          list(dtypes), list(shapes), folded)
+                          dtypes, shapes, folded)
             made.append(node)
             if len(dtypes) == 1:
                 pool.append(Tensor(node, 0))

@@ -284,9 +284,8 @@ def _run_rule(graph: Graph, node: Node, out_grads: list, gate: bool) -> list:
 
 
 def _refine_shape(node: Node, index: int, t_in: Tensor, grad: Tensor) -> None:
-    """TensorFlow's set_shape on each input gradient: check and narrow its static shape."""
-    if grad.shape == t_in.shape:
-        return
+    """TensorFlow's set_shape on an input gradient whose static shape differs from the
+    input's: check it and narrow it."""
     if not compatible(grad.shape, t_in.shape):
         raise GraphError(
             f"Incompatible shapes between op input and calculated input gradient. Forward "

@@ -60,11 +60,14 @@ APPROXIMATE_FROM = 4096
  TANH, SIGMOID, SIN, COS, ABS, SIGN, RELU, RELU6, FLOOR, CEIL, SOFTSIGN, MAXIMUM, MINIMUM,
  SQUARED_DIFFERENCE, DIV_NO_NAN, MUL_NO_NAN, TANH_GRAD, SIGMOID_GRAD, SQRT_GRAD, RSQRT_GRAD,
  RECIPROCAL_GRAD, RELU_GRAD, RELU6_GRAD, SOFTPLUS_GRAD, SOFTSIGN_GRAD, GREATER,
- GREATER_EQUAL, LESS, LESS_EQUAL, EQUAL, NOT_EQUAL, SELECT, SINCOS, MUL_SCALAR) = range(48)
+ GREATER_EQUAL, LESS, LESS_EQUAL, EQUAL, NOT_EQUAL, SELECT, SINCOS, MUL_SCALAR, MUL_ADD,
+ MUL_SCALAR_ADD) = range(50)
 
 # The ops a group can hold: op type -> opcode, each the same formula as the op's NumPy
-# kernel in core/ops. AddN becomes a chain of ADDs, left to right as its kernel sums;
-# a bool (a comparison's result, a select's condition) is held as 1.0 or 0.0.
+# kernel in core/ops. AddN becomes a chain of ADDs, left to right as its kernel sums; a Mul
+# read only by one sum is multiplied inside the ADD that adds it (MUL_ADD: one pass over
+# the rows instead of two, rounded as the two ops round); a bool (a comparison's result,
+# a select's condition) is held as 1.0 or 0.0.
 UNARY = {
     "Neg": NEG, "Square": SQUARE, "Sqrt": SQRT, "Rsqrt": RSQRT, "Reciprocal": RECIPROCAL,
     "Inv": RECIPROCAL, "Exp": EXP, "Log": LOG, "Tanh": TANH, "Sigmoid": SIGMOID, "Sin": SIN,
@@ -83,6 +86,7 @@ COMPARISONS = {
     "Greater": GREATER, "GreaterEqual": GREATER_EQUAL, "Less": LESS, "LessEqual": LESS_EQUAL,
     "Equal": EQUAL, "NotEqual": NOT_EQUAL,
 }
+SUMS = frozenset({"Add", "AddV2", "AddN"})
 FILLS = {"ZerosLike": 0.0, "OnesLike": 1.0}    # a constant row; the input gives the shape
 OPS = frozenset(UNARY) | frozenset(BINARY) | frozenset(COMPARISONS) | frozenset(FILLS) | {
     "AddN", "SelectV2", "Select"}
@@ -263,7 +267,8 @@ def _sincos(sine, cosine, x, w, exact):
 def run_tape(code, fills, consts, ins, outs, num_rows, tile, start, stop, exact):
     """Runs `code` over elements [start, stop) in tiles: rows `fills[:, 0]` hold
     `consts[fills[:, 1]]` throughout; an instruction (op, d, a, b, k) computes row d from
-    rows a and b (SELECT: its condition in row k; SINCOS: the cosine into row b), LOAD
+    rows a and b (SELECT: its condition in row k; SINCOS: the cosine into row b; MUL_ADD
+    and MUL_SCALAR_ADD: a * b + row k, rounded after each operation as Mul then Add), LOAD
     copies a tile of input `ins[k]` (an address) into row d, STORE row a into output
     `outs[k]`. With `exact`, transcendental functions are libm's in float64 (else float32
     uses the approximations of fastmath.py)."""
@@ -287,6 +292,15 @@ def run_tape(code, fills, consts, ins, outs, num_rows, tile, start, stop, exact)
             if op == MUL:
                 for j in range(w):
                     out[j] = x[j] * y[j]
+            elif op == MUL_ADD:
+                z = numba.carray(_pointer(base + code[i, 4] * stride, consts), w)
+                for j in range(w):
+                    out[j] = x[j] * y[j] + z[j]
+            elif op == MUL_SCALAR_ADD:
+                c = y[0]
+                z = numba.carray(_pointer(base + code[i, 4] * stride, consts), w)
+                for j in range(w):
+                    out[j] = x[j] * c + z[j]
             elif op == MUL_SCALAR:
                 c = y[0]
                 for j in range(w):
@@ -559,6 +573,8 @@ class _Compiler:
         self.scalar_inputs: list[tuple[int, int]] = []
         self.array_inputs: list[int] = []
         self.rows: dict = {}              # (node, index) -> the row holding that value
+        self.uses: dict = {}              # (node, index) -> reads by members not yet made
+        self.products: dict = {}          # (node, 0) of a Mul -> (operand rows, keys)
         self.permanent: set[int] = set()  # rows filled once for the whole run
         self.free: list[int] = []
         self.count = 0
@@ -626,58 +642,110 @@ class _Compiler:
     def compile(self, wanted) -> None:
         tape = self.tape
         operands = [[(t.node, t.index) for t in data_inputs(node)] for node in tape.members]
-        uses: dict = {}
-        for keys in operands:
+        uses = self.uses
+        reader: dict = {}
+        for node, keys in zip(tape.members, operands):
             for key in keys:
                 uses[key] = uses.get(key, 0) + 1
+                reader[key] = node
         self.single_values(operands)
         partner = _sin_cos_pairs(tape.members, operands)
         ahead: dict = {}         # member -> the row its value was computed into earlier
         for node, keys in zip(tape.members, operands):
-            args = [self.row_of(key) for key in keys]
             op = node.op
-            if node in ahead:
-                row = ahead.pop(node)
-            elif node in partner:
-                row, other = self.alloc(), self.alloc()
-                sine, cosine = (row, other) if op == "Sin" else (other, row)
-                self.code.append((SINCOS, sine, args[0], cosine, 0))
-                ahead[partner[node]] = other
-            elif op == "AddN":
-                row = self.alloc()
-                self.code.append((COPY, row, args[0], 0, 0) if len(args) == 1 else
-                                 (ADD, row, args[0], args[1], 0))
-                for operand in args[2:]:
-                    new = self.alloc()
-                    self.code.append((ADD, new, row, operand, 0))
-                    self.free.append(row)
-                    row = new
-            elif op in FILLS:
-                row = self.constant_row(FILLS[op])
-            elif UNARY.get(op) == COPY and args[0] in self.permanent:
-                row = args[0]    # a single value broadcast: its filled row itself
-            elif op in ("SelectV2", "Select"):
-                row = self.alloc()
-                self.code.append((SELECT, row, args[1], args[2], args[0]))
-            else:
-                row = self.alloc()
-                opcode = UNARY.get(op, BINARY.get(op, COMPARISONS.get(op)))
-                if opcode == MUL and args[0] in self.permanent:
-                    opcode, args = MUL_SCALAR, args[::-1]
-                elif opcode == MUL and args[1] in self.permanent:
-                    opcode = MUL_SCALAR
-                self.code.append((opcode, row, args[0], args[1] if len(args) > 1 else 0, 0))
-            for key in keys:
-                uses[key] -= 1
-                if uses[key] == 0:
-                    self.release(self.rows[key])
             out = (node, 0)
+            if (BINARY.get(op) == MUL and out not in wanted and uses.get(out) == 1
+                    and reader[out].op in SUMS):
+                # computed inside the one addition that reads it; its operands stay live
+                self.products[out] = ([self.row_of(key) for key in keys], keys)
+                continue
+            if op in SUMS:
+                row = self.sum(keys)
+            else:
+                row = self.compute(node, [self.row_of(key) for key in keys], partner, ahead)
+            self.consume(keys)
             self.rows[out] = row
             if out in wanted:
                 self.code.append((STORE, 0, row, 0, len(tape.outputs)))
                 tape.outputs.append(node.outputs[0])
             if out not in uses:
                 self.release(row)
+
+    def compute(self, node, args, partner, ahead) -> int:
+        """Emits a member other than a sum; returns the row of its value."""
+        op = node.op
+        if node in ahead:
+            return ahead.pop(node)
+        if node in partner:
+            row, other = self.alloc(), self.alloc()
+            sine, cosine = (row, other) if op == "Sin" else (other, row)
+            self.code.append((SINCOS, sine, args[0], cosine, 0))
+            ahead[partner[node]] = other
+            return row
+        if op in FILLS:
+            return self.constant_row(FILLS[op])
+        if UNARY.get(op) == COPY and args[0] in self.permanent:
+            return args[0]    # a single value broadcast: its filled row itself
+        row = self.alloc()
+        if op in ("SelectV2", "Select"):
+            self.code.append((SELECT, row, args[1], args[2], args[0]))
+            return row
+        opcode = UNARY.get(op, BINARY.get(op, COMPARISONS.get(op)))
+        if opcode == MUL:
+            opcode, args = self.multiplication(*args)
+        self.code.append((opcode, row, args[0], args[1] if len(args) > 1 else 0, 0))
+        return row
+
+    def sum(self, keys) -> int:
+        """Emits Add or AddN: left to right, as AddN's kernel sums. A product deferred for
+        it is multiplied within the addition that adds it (MUL_ADD)."""
+        terms = [self.products.pop(key, None) or self.row_of(key) for key in keys]
+        if len(terms) > 1 and isinstance(terms[0], tuple) and not isinstance(terms[1], tuple):
+            terms[0], terms[1] = terms[1], terms[0]     # a + b is b + a, bit for bit
+        acc, temporary = terms[0], False
+        if isinstance(acc, tuple):
+            acc, temporary = self.product(acc), True
+        if len(terms) == 1:
+            if not temporary:
+                row = self.alloc()
+                self.code.append((COPY, row, acc, 0, 0))
+                return row
+            return acc
+        for term in terms[1:]:
+            row = self.alloc()
+            if isinstance(term, tuple):
+                (a, b), product_keys = term
+                opcode, (a, b) = self.multiplication(a, b)
+                self.code.append((MUL_ADD if opcode == MUL else MUL_SCALAR_ADD, row, a, b, acc))
+                self.consume(product_keys)
+            else:
+                self.code.append((ADD, row, acc, term, 0))
+            if temporary:
+                self.free.append(acc)
+            acc, temporary = row, True
+        return acc
+
+    def product(self, term) -> int:
+        """Emits a deferred product on its own (a sum that cannot take it in)."""
+        (a, b), keys = term
+        opcode, (a, b) = self.multiplication(a, b)
+        row = self.alloc()
+        self.code.append((opcode, row, a, b, 0))
+        self.consume(keys)
+        return row
+
+    def multiplication(self, a, b) -> tuple[int, tuple[int, int]]:
+        """MUL, or MUL_SCALAR with the single value's row second."""
+        if a in self.permanent:
+            return MUL_SCALAR, (b, a)
+        return (MUL_SCALAR if b in self.permanent else MUL), (a, b)
+
+    def consume(self, keys) -> None:
+        """One read of each of `keys` done: rows of values read no more are free."""
+        for key in keys:
+            self.uses[key] -= 1
+            if self.uses[key] == 0 and key in self.rows:
+                self.release(self.rows[key])
 
 
 def _sin_cos_pairs(members, operands) -> dict:

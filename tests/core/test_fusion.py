@@ -262,6 +262,38 @@ def test_elementwise_workload_gradient_agrees():
     assert_close(fused, reference, np.float32, atol=1e-6)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_products_added_within_the_addition_round_as_mul_then_add(dtype):
+    """A Mul read only by an Add or AddN is multiplied inside the addition (MUL_ADD,
+    MUL_SCALAR_ADD): bit for bit NumPy's product rounded, then the sum rounded (a fused
+    multiply-add, rounding once, differs in a fifth or more of these), in AddN's order,
+    with edge values; a product read twice, or fetched, stays a product of its own."""
+    rng = np.random.default_rng(5)
+    n = 20_000
+    name = np.dtype(dtype).name
+    graph = Graph()
+    x, y, z = (placeholder(graph, name, [n], name=v) for v in "xyz")
+    s = placeholder(graph, name, [], name="s")
+    twice = x * z
+    fetched = y * y
+    sums = [x * y + z, z + x * s, x * y + y * z,
+            build.add_n([z, x * y, s * z, y * x]), build.add_n([x * z]),
+            build.add_n([x * x, y, z]) + twice, twice * 0.5, fetched + x]
+    a, b, c = (rng.standard_normal(n).astype(dtype) * 1e3 for _ in range(3))
+    a[:EDGES.size], b[:EDGES.size] = EDGES, EDGES[::-1]
+    feeds = {x: a, y: b, z: c, s: np.asarray(np.pi, dtype)}
+    plan, fused = run(graph, [*sums, fetched], feeds)
+    opcodes = [op for step in plan.steps if isinstance(step, FusedStep)
+               for op in step.tape._code[:, 0]]
+    assert opcodes.count(tape.MUL_ADD) == 5 and opcodes.count(tape.MUL_SCALAR_ADD) == 2
+    reference = run(graph, [*sums, fetched], feeds, fuse=False)[1]
+    for got, want in zip(fused, reference):
+        np.testing.assert_array_equal(got, want)
+    if dtype == np.float32:     # a float32 fused multiply-add, through exact float64 products
+        fma = (a.astype(np.float64) * b + c).astype(np.float32)
+        assert np.mean(fused[0] != fma) > 0.1    # the test can tell the two roundings apart
+
+
 # -- the executor's guarantees ----------------------------------------------------------
 
 def chain(n=1000, length=30, dtype="float32"):

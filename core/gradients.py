@@ -18,7 +18,7 @@ from enum import IntEnum
 
 import numpy as np
 
-from core import build
+from core import build, registry
 from core import dtypes as dt
 from core.errors import GradientTypeError, GraphError, NoGradientError
 from core.graph import NAME_PATTERN, Graph, Node, Tensor, gc_paused
@@ -97,17 +97,18 @@ def gradients(graph: Graph, ys: Sequence[Tensor], xs: Sequence[Tensor],
         while queue:
             node = queue.popleft()
             out_grads = _aggregate(graph, grads, node, method)
-            if node not in stop_nodes and any(g is not None for g in out_grads):
+            if node not in stop_nodes and (out_grads[0] is not None if len(out_grads) == 1
+                                           else any(g is not None for g in out_grads)):
                 in_grads = _apply_rule(graph, node, out_grads, gate_gradients, records)
             else:
                 in_grads = [None] * len(node.inputs)
             for t_in, in_grad in zip(node.inputs, in_grads):
                 if in_grad is not None:
                     _add_grad(grads, t_in, in_grad)
-                producer = t_in.node
-                pending[producer.index] -= 1
-                if pending[producer.index] == 0:
-                    queue.append(producer)
+                index = t_in.node.index
+                pending[index] -= 1
+                if pending[index] == 0:
+                    queue.append(t_in.node)
 
         results = [_result_grad(grads, x, unconnected_gradients) for x in xs]
         return results if indexed_slices else [densify(g) for g in results]
@@ -192,9 +193,11 @@ def _stop_nodes(from_nodes, stop_gradient_nodes, pending) -> set[Node]:
 
 
 def _add_grad(grads: dict, t: Tensor, grad: Tensor) -> None:
-    node_grads = grads.get(t.node)
+    node = t.node
+    node_grads = grads.get(node)
     if node_grads is None:
-        node_grads = grads[t.node] = [[] for _ in range(t.node.num_outputs)]
+        count = len(node.output_dtypes)
+        node_grads = grads[node] = [[]] if count == 1 else [[] for _ in range(count)]
     node_grads[t.index].append(grad)
 
 
@@ -216,15 +219,33 @@ def _aggregate(graph: Graph, grads: dict, node: Node, method: AggregationMethod)
         elif sparse and len(sparse) == len(contributions):
             out_grads[i] = concat(sparse)
         elif method == AggregationMethod.ADD_N:
-            out_grads[i] = build.add_n(contributions)
+            out_grads[i] = _add_n(graph, contributions)
         else:
             with graph.name_scope(node.name + "_gradient_sum"):
                 running = contributions[0]
                 for grad in contributions[1:]:
-                    running = build.add_n([running, grad])
+                    running = _add_n(graph, [running, grad])
                 out_grads[i] = running
     grads[node] = out_grads
     return out_grads
+
+
+def _add_n(graph: Graph, tensors: list[Tensor]) -> Tensor:
+    """AddN of gradient contributions. When they share one numeric dtype and static shape
+    and none is a constant (nearly always), that is its output and nothing folds, so it is
+    appended as inferred; else the shape rule checks and merges them."""
+    first = tensors[0]
+    dtype, shape = first.node.output_dtypes[first.index], first.node.output_shapes[first.index]
+    for t in tensors:
+        producer = t.node
+        if (producer.const_values is not None or producer.output_dtypes[t.index] != dtype
+                or producer.output_shapes[t.index] != shape):
+            return build.add_n(tensors)
+    if dtype not in dt.NUMERIC:
+        return build.add_n(tensors)
+    node = graph.append_inferred(graph.unique_name("AddN"), registry.lookup("AddN"),
+                                 list(tensors), (), {}, (dtype,), (shape,), False)
+    return Tensor(node, 0)
 
 
 def _apply_rule(graph: Graph, node: Node, out_grads: list, gate: bool,
@@ -246,10 +267,13 @@ def _apply_rule(graph: Graph, node: Node, out_grads: list, gate: bool,
         elif type(grad) is IndexedSlices:
             out_grads[i] = densify(grad)
     key, given, record = records.find(node, out_grads, gate)
+    if record is not None:  # the scope's name is all a replay needs of it
+        in_grads = record.replay(graph, graph.unique_name(node.name + "_grad"), given)
+        for i in record.refined:
+            _refine_shape(node, i, node.inputs[i], in_grads[i])
+        return in_grads
     with graph.name_scope(node.name + "_grad") as scope:
-        if record is not None:
-            in_grads = record.replay(graph, scope, given)
-        elif key is None:
+        if key is None:
             in_grads = _run_rule(graph, node, out_grads, gate)
         else:  # recorded, within any outer recording (a rule that builds gradients)
             first, outer_log, graph.name_log = len(graph), graph.name_log, []
@@ -296,6 +320,7 @@ def _refine_shape(node: Node, index: int, t_in: Tensor, grad: Tensor) -> None:
         shapes = list(grad.node.output_shapes)
         shapes[grad.index] = merge(grad.shape, t_in.shape)
         grad.node.output_shapes = tuple(shapes)
+        grad.node.rule_view = None
 
 
 def _tuple(graph: Graph, tensors: list) -> list:

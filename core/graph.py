@@ -99,7 +99,7 @@ class Tensor:
 
 class Node:
     __slots__ = ("graph", "name", "op", "opdef", "inputs", "control_inputs", "attrs",
-                 "output_dtypes", "output_shapes", "const_values", "index")
+                 "output_dtypes", "output_shapes", "const_values", "index", "rule_view")
 
     def __init__(self, graph, name, opdef, inputs, control_inputs, attrs):
         self.graph = graph
@@ -113,6 +113,8 @@ class Node:
         self.output_shapes: tuple[Shape, ...] = ()
         self.const_values: list[np.ndarray] | None = None
         self.index = -1
+        # what gradient rules see of the outputs (core.replay.rule_view), once asked
+        self.rule_view: tuple | None = None
 
     @property
     def type(self) -> str:

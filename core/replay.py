@@ -28,29 +28,42 @@ def rule_key(node: Node, out_grads: list, gate: bool) -> tuple[tuple | None, lis
     """What the gradient rule of `node` can see, as a key (None when a constant input is
     too large to key on), and the given tensors (the replay's inputs): the node's inputs,
     its outputs, then the gradients of its outputs."""
-    outputs = [Tensor(node, i) for i in range(len(node.output_dtypes))]
+    count = len(node.output_dtypes)
+    outputs = [Tensor(node, 0)] if count == 1 else [Tensor(node, i) for i in range(count)]
+    tensors = node.inputs + out_grads
     given = node.inputs + outputs + out_grads
     parts = [node.op, gate, node.output_dtypes, node.output_shapes, tuple(node.attrs.items())]
-    refs = []
-    for t in node.inputs + out_grads:
+    producers = []
+    for t in tensors:
         if t is None:
             parts.append(None)
             continue
-        producer, index = t.node, t.index
-        values = producer.const_values
-        if values is None:
-            parts.append((producer.op, producer.output_dtypes[index],
-                          producer.output_shapes[index]))
-        else:
-            value = values[index]
-            if value.size > KEYED_CONSTANT_ELEMENTS:
-                return None, given
-            parts.append((producer.op, value.dtype, value.shape, value.tobytes()))
-        refs.append((id(producer), index))
-    if len(set(refs)) < len(refs):  # a tensor given twice: key which positions repeat
-        first: dict = {}
-        parts.append(tuple(first.setdefault(ref, i) for i, ref in enumerate(refs)))
+        producer = t.node
+        view = producer.rule_view
+        if view is None:
+            view = producer.rule_view = rule_view(producer)
+        part = view[t.index]
+        if part is None:
+            return None, given
+        parts.append(part)
+        producers.append(producer)
+    if len(set(producers)) < len(producers):
+        refs = [(id(t.node), t.index) for t in tensors if t is not None]
+        if len(set(refs)) < len(refs):  # a tensor given twice: key which positions repeat
+            first: dict = {}
+            parts.append(tuple(first.setdefault(ref, i) for i, ref in enumerate(refs)))
     return tuple(parts), given
+
+
+def rule_view(node: Node) -> tuple:
+    """What a gradient rule reading an output of `node` sees of it, per output: the op, the
+    dtype and static shape, and a constant's value (None when too large to key on)."""
+    values = node.const_values
+    if values is None:
+        return tuple([(node.op, dtype, shape)
+                      for dtype, shape in zip(node.output_dtypes, node.output_shapes)])
+    return tuple([(node.op, value.dtype, value.shape, value.tobytes())
+                  if value.size <= KEYED_CONSTANT_ELEMENTS else None for value in values])
 
 
 class Record:
@@ -58,13 +71,17 @@ class Record:
     tensor is a position in the pool: the given tensors, then each recorded node's outputs
     in turn."""
 
-    __slots__ = ("nodes", "names_in_use", "results")
+    __slots__ = ("nodes", "names_in_use", "results", "refined")
 
-    def __init__(self, nodes: list[tuple], names_in_use: list[tuple[str, int]], results: list):
+    def __init__(self, nodes: list[tuple], names_in_use: list[tuple[str, int]], results: list,
+                 refined: tuple[int, ...]):
         self.nodes = nodes  # (name under the scope, opdef, input positions, control node
-        #                      numbers, attrs, output dtypes, output shapes, folded)
+        #                      numbers, attrs, output dtypes, output shapes, folded, view)
         self.names_in_use = names_in_use
         self.results = results
+        # the inputs whose gradient's static shape differs from theirs (the builder narrows
+        # it): the same for every call with the key, which holds the inputs' shapes
+        self.refined = refined
 
     @classmethod
     def capture(cls, graph: Graph, scope: str, first: int, given: list, results: list,
@@ -84,7 +101,7 @@ class Record:
                 return None
             nodes.append((node.name[len(prefix):], node.opdef, inputs, controls,
                            dict(node.attrs), node.output_dtypes, node.output_shapes,
-                           node.const_values is not None))
+                           node.const_values is not None, rule_view(node)))
             for i in range(len(node.output_dtypes)):
                 positions[Tensor(node, i)] = pool_size
                 pool_size += 1
@@ -96,7 +113,10 @@ class Record:
                         if key.startswith(key_prefix) and key_prefix not in key[len(key_prefix):]]
         if len(names_in_use) < len(set(names_used)):
             return None
-        return cls(nodes, names_in_use, [None if t is None else positions[t] for t in results])
+        refined = tuple(i for i, (t, grad) in enumerate(zip(given, results))
+                        if grad is not None and grad.shape != t.shape)
+        return cls(nodes, names_in_use, [None if t is None else positions[t] for t in results],
+                   refined)
 
     def replay(self, graph: Graph, scope: str, given: list) -> list:
         """Appends the recorded nodes under `scope`, reading `given`; the rule's gradients."""
@@ -105,10 +125,11 @@ class Record:
         pool = list(given)
         made: list[Node] = []
         append = graph.append_inferred
-        for suffix, opdef, inputs, controls, attrs, dtypes, shapes, folded in self.nodes:
-            node = append(prefix + suffix, opdef, [pool[i] for i in inputs],
+        for suffix, opdef, inputs, controls, attrs, dtypes, shapes, folded, view in self.nodes:
+            node = append(prefix + suffix, opdef, list(map(pool.__getitem__, inputs)),
                           tuple(made[i] for i in controls) if controls else (), attrs.copy(),
                           dtypes, shapes, folded)
+            node.rule_view = view
             made.append(node)
             if len(dtypes) == 1:
                 pool.append(Tensor(node, 0))

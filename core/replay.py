@@ -60,6 +60,8 @@ def rule_view(node: Node) -> tuple:
     dtype and static shape, and a constant's value (None when too large to key on)."""
     values = node.const_values
     if values is None:
+        if len(node.output_dtypes) == 1:
+            return ((node.op, node.output_dtypes[0], node.output_shapes[0]),)
         return tuple([(node.op, dtype, shape)
                       for dtype, shape in zip(node.output_dtypes, node.output_shapes)])
     return tuple([(node.op, value.dtype, value.shape, value.tobytes())
@@ -69,7 +71,7 @@ def rule_view(node: Node) -> tuple:
 class Record:
     """The nodes one rule call added under its scope, and the gradients it returned. A
     tensor is a position in the pool: the given tensors, then each recorded node's outputs
-    in turn."""
+    in turn (a gradient the rule gave as None: -1)."""
 
     __slots__ = ("nodes", "names_in_use", "results", "refined")
 
@@ -115,14 +117,15 @@ class Record:
             return None
         refined = tuple(i for i, (t, grad) in enumerate(zip(given, results))
                         if grad is not None and grad.shape != t.shape)
-        return cls(nodes, names_in_use, [None if t is None else positions[t] for t in results],
+        return cls(nodes, names_in_use, [-1 if t is None else positions[t] for t in results],
                    refined)
 
     def replay(self, graph: Graph, scope: str, given: list) -> list:
-        """Appends the recorded nodes under `scope`, reading `given`; the rule's gradients."""
+        """Appends the recorded nodes under `scope`, reading `given` (a list it extends
+        into the pool); the rule's gradients."""
         graph.restore_name_use(scope.lower() + "/", self.names_in_use)
         prefix = scope + "/"
-        pool = list(given)
+        pool = given
         made: list[Node] = []
         append = graph.append_inferred
         for suffix, opdef, inputs, controls, attrs, dtypes, shapes, folded, view in self.nodes:
@@ -135,7 +138,8 @@ class Record:
                 pool.append(Tensor(node, 0))
             else:
                 pool.extend(Tensor(node, i) for i in range(len(dtypes)))
-        return [None if r is None else pool[r] for r in self.results]
+        pool.append(None)   # position -1: a gradient the rule gave as None
+        return list(map(pool.__getitem__, self.results))
 
 
 _UNREPLAYABLE = object()

@@ -24,10 +24,13 @@ from core.graph import Graph, Node, Tensor
 KEYED_CONSTANT_ELEMENTS = 16
 
 
-def rule_key(node: Node, out_grads: list, gate: bool) -> tuple[tuple | None, list]:
+def rule_key(node: Node, out_grads: list, gate: bool,
+             views: dict | None = None) -> tuple[tuple | None, list]:
     """What the gradient rule of `node` can see, as a key (None when a constant input is
     too large to key on), and the given tensors (the replay's inputs): the node's inputs,
-    its outputs, then the gradients of its outputs."""
+    its outputs, then the gradients of its outputs. `views` interns the views computed
+    here: one tuple for the thousands of nodes that look alike, not one each for the
+    garbage collector to walk."""
     count = len(node.output_dtypes)
     outputs = [Tensor(node, 0)] if count == 1 else [Tensor(node, i) for i in range(count)]
     tensors = node.inputs + out_grads
@@ -41,7 +44,10 @@ def rule_key(node: Node, out_grads: list, gate: bool) -> tuple[tuple | None, lis
         producer = t.node
         view = producer.rule_view
         if view is None:
-            view = producer.rule_view = rule_view(producer)
+            view = rule_view(producer)
+            if views is not None:
+                view = views.setdefault(view, view)
+            producer.rule_view = view
         part = view[t.index]
         if part is None:
             return None, given
@@ -150,11 +156,12 @@ class RuleRecords:
 
     def __init__(self):
         self._records: dict[tuple, Record | object] = {}
+        self._views: dict[tuple, tuple] = {}
 
     def find(self, node: Node, out_grads: list, gate: bool) -> tuple:
         """(key, given tensors, record): the key None when the call cannot be recorded,
         the record None when the key has none yet."""
-        key, given = rule_key(node, out_grads, gate)
+        key, given = rule_key(node, out_grads, gate, self._views)
         if key is None:
             return None, given, None
         try:

@@ -17,6 +17,8 @@ constant input too large to key on) or whose record reads a tensor outside its o
 and the given ones just runs the rule.
 """
 
+from itertools import repeat
+
 from core.graph import Graph, Node, Tensor
 
 # Constant inputs up to this many elements are keyed by value; larger ones make the rule
@@ -68,10 +70,16 @@ def rule_view(node: Node) -> tuple:
     if values is None:
         if len(node.output_dtypes) == 1:
             return ((node.op, node.output_dtypes[0], node.output_shapes[0]),)
-        return tuple([(node.op, dtype, shape)
-                      for dtype, shape in zip(node.output_dtypes, node.output_shapes)])
-    return tuple([(node.op, value.dtype, value.shape, value.tobytes())
-                  if value.size <= KEYED_CONSTANT_ELEMENTS else None for value in values])
+        return tuple(zip(repeat(node.op), node.output_dtypes, node.output_shapes))
+    if len(values) == 1:
+        return (_constant_view(node.op, values[0]),)
+    return tuple(_constant_view(node.op, value) for value in values)
+
+
+def _constant_view(op: str, value) -> tuple | None:
+    if value.size > KEYED_CONSTANT_ELEMENTS:
+        return None
+    return op, value.dtype, value.shape, value.tobytes()
 
 
 class Record:

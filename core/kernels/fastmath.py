@@ -182,6 +182,30 @@ def sigmoid32(x):
     return r if x >= f32(0.0) else e * r
 
 
+# |x| up to which sigmoid32_near scales by 2^n in one step: exp(-|x|)'s 2^n stays normal.
+SIGMOID_NEAR = 87.0
+
+
+@_kernel
+def sigmoid32_near(x):
+    """sigmoid32 for |x| <= SIGMOID_NEAR (and NaN), bit for bit: exp(-|x|) scaled by its
+    2^n in one step, which is exact there; beyond, callers use sigmoid32."""
+    xc = -abs(x)
+    xc = f32(-SIGMOID_NEAR - 1.0) if xc < f32(-SIGMOID_NEAR - 1.0) else xc
+    n = np.floor(xc * f32(1.44269504088896341) + f32(0.5))
+    r = xc - n * f32(0.693359375)
+    r = r - n * f32(-2.12194440e-4)
+    p = f32(1.9875691500e-4)
+    p = p * r + f32(1.3981999507e-3)
+    p = p * r + f32(8.3334519073e-3)
+    p = p * r + f32(4.1665795894e-2)
+    p = p * r + f32(1.6666665459e-1)
+    p = p * r + f32(5.0000001201e-1)
+    e = (p * (r * r) + r + f32(1.0)) * _pow2(n)
+    s = f32(1.0) / (f32(1.0) + e)
+    return s if x >= f32(0.0) else e * s
+
+
 @_kernel
 def _sigmoid64(x):
     """As core.ops.math's sigmoid: from exp(-|x|), so nothing overflows."""
@@ -230,6 +254,16 @@ def _never(x):
 
 # Whether sin/cos of x must be recomputed by sin_exact/cos_exact.
 reduction_inexact = _generic(_beyond_sin_limit, _never)
+
+
+@_kernel
+def _beyond_sigmoid_near(x):
+    return abs(x) > f32(SIGMOID_NEAR)
+
+
+# sigmoid in one scaling step (float64: libm's), and whether x needs `sigmoid` instead.
+sigmoid_near = _generic(sigmoid32_near, _sigmoid64)
+sigmoid_far = _generic(_beyond_sigmoid_near, _never)
 
 
 # libm in float64, the result in the argument's dtype: float32 rounded once (0.5 ulp).

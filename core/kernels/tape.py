@@ -201,9 +201,15 @@ def _sigmoid(out, x, w, exact):
     if exact:
         for j in range(w):
             out[j] = fm.sigmoid_exact(x[j])
-    else:
+        return
+    far = False
+    for j in range(w):
+        out[j] = fm.sigmoid_near(x[j])
+        far |= fm.sigmoid_far(x[j])
+    if far:     # tails (|x| > 87, float32): 2^n in two steps, through the denormals
         for j in range(w):
-            out[j] = fm.sigmoid(x[j])
+            if fm.sigmoid_far(x[j]):
+                out[j] = fm.sigmoid(x[j])
 
 
 @_jit

@@ -7,6 +7,7 @@ import os
 import time
 import tracemalloc
 
+import numba
 import numpy as np
 import pytest
 
@@ -101,6 +102,27 @@ def test_float32_approximations_are_within_a_few_ulps_everywhere(op, exact, boun
     # NaN, +inf and -inf exactly where NumPy's float32 kernel has them
     for where in (np.isnan, np.isposinf, np.isneginf):
         np.testing.assert_array_equal(where(got), where(numpy_float32))
+
+
+def test_sigmoid_scaled_in_one_step_is_the_two_step_one_bit_for_bit():
+    """The tape's float32 sigmoid takes exp(-|x|)'s 2^n in one step where that is exact
+    (|x| <= SIGMOID_NEAR) and the two-step form beyond: the same bits as the two-step
+    form everywhere, denormal tails included."""
+    @numba.njit
+    def two_step(x, out):
+        for j in range(x.size):
+            out[j] = fastmath.sigmoid32(x[j])
+
+    want = np.empty_like(SWEEP)
+    two_step(SWEEP, want)
+    graph = Graph()
+    x = placeholder(graph, shape=list(SWEEP.shape))
+    _, (got,) = run(graph, [build.op("Sigmoid", x)], {x: SWEEP})
+    near = np.abs(SWEEP) <= fastmath.SIGMOID_NEAR
+    assert 0 < np.count_nonzero(~near & np.isfinite(SWEEP))   # the tails are in the sweep
+    np.testing.assert_array_equal(got.view(np.uint32)[~np.isnan(SWEEP)],
+                                  want.view(np.uint32)[~np.isnan(SWEEP)])
+    assert np.isnan(got[np.isnan(SWEEP)]).all()
 
 
 def test_sin_and_cos_of_one_tensor_share_a_sincos_and_stay_exact_for_large_arguments():

@@ -204,21 +204,19 @@ def _add_grad(grads: dict, t: Tensor, grad: Tensor) -> None:
 def _aggregate(graph: Graph, grads: dict, node: Node, method: AggregationMethod) -> list:
     """Sums each output's contributions (add_n at once, or pairwise for the tree methods);
     IndexedSlices are concatenated, or made dense when dense contributions join them."""
-    out_grads = grads.get(node) or [[] for _ in range(node.num_outputs)]
+    out_grads = grads.get(node)
+    if out_grads is None:
+        out_grads = grads[node] = [[] for _ in range(node.num_outputs)]
     for i, contributions in enumerate(out_grads):
-        if len(contributions) == 1:
-            out_grads[i] = contributions[0]
+        if len(contributions) < 2:
+            out_grads[i] = contributions[0] if contributions else None
             continue
-        sparse = [g for g in contributions if isinstance(g, IndexedSlices)]
-        if sparse and len(sparse) < len(contributions):
+        if IndexedSlices in map(type, contributions):
+            if all(type(g) is IndexedSlices for g in contributions):
+                out_grads[i] = concat(contributions)
+                continue
             contributions = [densify(g) for g in contributions]
-        if not contributions:
-            out_grads[i] = None
-        elif len(contributions) == 1:
-            out_grads[i] = contributions[0]
-        elif sparse and len(sparse) == len(contributions):
-            out_grads[i] = concat(sparse)
-        elif method == AggregationMethod.ADD_N:
+        if method == AggregationMethod.ADD_N:
             out_grads[i] = _add_n(graph, contributions)
         else:
             with graph.name_scope(node.name + "_gradient_sum"):
@@ -226,7 +224,6 @@ def _aggregate(graph: Graph, grads: dict, node: Node, method: AggregationMethod)
                 for grad in contributions[1:]:
                     running = _add_n(graph, [running, grad])
                 out_grads[i] = running
-    grads[node] = out_grads
     return out_grads
 
 

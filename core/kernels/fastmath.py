@@ -56,13 +56,11 @@ def _pow2(k):
 
 
 @_kernel
-def exp32(x):
-    """Cephes expf: exp(x) = 2^n exp(r), n = round(x / ln 2), |r| <= ln(2) / 2; 2^n applied
-    in two halves so that overflow gives inf and underflow gradual denormals."""
-    xc = f32(88.8) if x > f32(88.8) else x          # clamps that let NaN through
-    xc = f32(-104.0) if xc < f32(-104.0) else xc
-    n = np.floor(xc * f32(1.44269504088896341) + f32(0.5))
-    r = xc - n * f32(0.693359375)
+def _exp_parts(x):
+    """Cephes expf's (exp(r), n) with exp(x) = exp(r) 2^n: n = round(x / ln 2),
+    |r| <= ln(2) / 2."""
+    n = np.floor(x * f32(1.44269504088896341) + f32(0.5))
+    r = x - n * f32(0.693359375)
     r = r - n * f32(-2.12194440e-4)
     p = f32(1.9875691500e-4)
     p = p * r + f32(1.3981999507e-3)
@@ -70,7 +68,16 @@ def exp32(x):
     p = p * r + f32(4.1665795894e-2)
     p = p * r + f32(1.6666665459e-1)
     p = p * r + f32(5.0000001201e-1)
-    y = p * (r * r) + r + f32(1.0)
+    return p * (r * r) + r + f32(1.0), n
+
+
+@_kernel
+def exp32(x):
+    """Cephes expf, 2^n applied in two halves so that overflow gives inf and underflow
+    gradual denormals."""
+    xc = f32(88.8) if x > f32(88.8) else x          # clamps that let NaN through
+    xc = f32(-104.0) if xc < f32(-104.0) else xc
+    y, n = _exp_parts(xc)
     half = np.floor(n * f32(0.5))
     return y * _pow2(half) * _pow2(n - half)
 
@@ -192,16 +199,8 @@ def sigmoid32_near(x):
     2^n in one step, which is exact there; beyond, callers use sigmoid32."""
     xc = -abs(x)
     xc = f32(-SIGMOID_NEAR - 1.0) if xc < f32(-SIGMOID_NEAR - 1.0) else xc
-    n = np.floor(xc * f32(1.44269504088896341) + f32(0.5))
-    r = xc - n * f32(0.693359375)
-    r = r - n * f32(-2.12194440e-4)
-    p = f32(1.9875691500e-4)
-    p = p * r + f32(1.3981999507e-3)
-    p = p * r + f32(8.3334519073e-3)
-    p = p * r + f32(4.1665795894e-2)
-    p = p * r + f32(1.6666665459e-1)
-    p = p * r + f32(5.0000001201e-1)
-    e = (p * (r * r) + r + f32(1.0)) * _pow2(n)
+    y, n = _exp_parts(xc)
+    e = y * _pow2(n)
     s = f32(1.0) / (f32(1.0) + e)
     return s if x >= f32(0.0) else e * s
 

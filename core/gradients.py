@@ -266,26 +266,42 @@ def _apply_rule(graph: Graph, node: Node, out_grads: list, gate: bool,
     key, given, record = records.find(node, out_grads, gate)
     if record is not None:  # the scope's name is all a replay needs of it
         in_grads = record.replay(graph, graph.unique_name(node.name + "_grad"), given)
-        for i in record.refined:
-            _refine_shape(node, i, node.inputs[i], in_grads[i])
-        return in_grads
+        narrowed = record.narrowed
+    else:
+        in_grads, narrowed = _run_and_record(graph, node, out_grads, gate, records, key,
+                                             given)
+    for i in narrowed:
+        _refine_shape(node, i, node.inputs[i], in_grads[i])
+    return in_grads
+
+
+def _run_and_record(graph: Graph, node: Node, out_grads: list, gate: bool,
+                    records: RuleRecords, key: tuple | None, given: list) -> tuple:
+    """(the rule's gradients, the inputs whose gradient's static shape differs from theirs),
+    the call recorded under `key` unless it is None; within any outer recording (a rule
+    that builds gradients itself), whose log of names gets this call's too."""
     with graph.name_scope(node.name + "_grad") as scope:
         if key is None:
             in_grads = _run_rule(graph, node, out_grads, gate)
-        else:  # recorded, within any outer recording (a rule that builds gradients)
-            first, outer_log, graph.name_log = len(graph), graph.name_log, []
-            try:
-                in_grads = _run_rule(graph, node, out_grads, gate)
-                records.add(key, Record.capture(graph, scope, first, given, in_grads,
-                                                graph.name_log))
-            finally:
-                if outer_log is not None:
-                    outer_log.extend(graph.name_log)
-                graph.name_log = outer_log
-    for i, (t_in, grad) in enumerate(zip(node.inputs, in_grads)):
-        if grad is not None and grad.shape != t_in.shape:
-            _refine_shape(node, i, t_in, grad)
-    return in_grads
+            return in_grads, _narrowed(node, in_grads)
+        first, outer_log, graph.name_log = len(graph), graph.name_log, []
+        try:
+            in_grads = _run_rule(graph, node, out_grads, gate)
+            narrowed = _narrowed(node, in_grads)
+            records.add(key, Record.capture(graph, scope, first, given, in_grads,
+                                            graph.name_log, narrowed))
+        finally:
+            if outer_log is not None:
+                outer_log.extend(graph.name_log)
+            graph.name_log = outer_log
+    return in_grads, narrowed
+
+
+def _narrowed(node: Node, in_grads: list) -> tuple[int, ...]:
+    """The inputs whose gradient's static shape differs from theirs: `_refine_shape` checks
+    and narrows those."""
+    return tuple(i for i, (t_in, grad) in enumerate(zip(node.inputs, in_grads))
+                 if grad is not None and grad.shape != t_in.shape)
 
 
 def _run_rule(graph: Graph, node: Node, out_grads: list, gate: bool) -> list:

@@ -87,21 +87,21 @@ class Record:
     tensor is a position in the pool: the given tensors, then each recorded node's outputs
     in turn (a gradient the rule gave as None: -1)."""
 
-    __slots__ = ("nodes", "names_in_use", "results", "refined")
+    __slots__ = ("nodes", "names_in_use", "results", "narrowed")
 
     def __init__(self, nodes: list[tuple], names_in_use: list[tuple[str, int]], results: list,
-                 refined: tuple[int, ...]):
+                 narrowed: tuple[int, ...]):
         self.nodes = nodes  # (name under the scope, opdef, input positions, control node
         #                      numbers, attrs, output dtypes, output shapes, folded, view)
         self.names_in_use = names_in_use
         self.results = results
         # the inputs whose gradient's static shape differs from theirs (the builder narrows
         # it): the same for every call with the key, which holds the inputs' shapes
-        self.refined = refined
+        self.narrowed = narrowed
 
     @classmethod
     def capture(cls, graph: Graph, scope: str, first: int, given: list, results: list,
-                names_used: list[str]) -> "Record | None":
+                names_used: list[str], narrowed: tuple[int, ...]) -> "Record | None":
         """The record of the nodes from index `first` on, named under `scope`; None when
         they read a tensor neither given nor made by the call."""
         prefix = scope + "/"
@@ -129,10 +129,8 @@ class Record:
                         if key.startswith(key_prefix) and key_prefix not in key[len(key_prefix):]]
         if len(names_in_use) < len(set(names_used)):
             return None
-        refined = tuple(i for i, (t, grad) in enumerate(zip(given, results))
-                        if grad is not None and grad.shape != t.shape)
         return cls(nodes, names_in_use, [-1 if t is None else positions[t] for t in results],
-                   refined)
+                   narrowed)
 
     def replay(self, graph: Graph, scope: str, given: list) -> list:
         """Appends the recorded nodes under `scope`, reading `given` (a list it extends

@@ -77,7 +77,19 @@ def gradients(graph: Graph, ys: Sequence[Tensor], xs: Sequence[Tensor],
     if len(grad_ys) != len(ys):
         raise GraphError(f"Length mismatch. Passed {len(grad_ys)} grad_ys for {len(ys)} ys")
 
-    with gc_paused(), graph.name_scope(name):
+    # The build runs in its own frame, so that its bookkeeping (a list of contributions
+    # per node, the pending counts, the records) is freed before the collector resumes
+    # and walks what the build made.
+    with gc_paused():
+        return _backward(graph, ys, xs, grad_ys, name, gate_gradients, method,
+                         stop_gradients, unconnected_gradients, indexed_slices)
+
+
+def _backward(graph: Graph, ys: list[Tensor], xs: list[Tensor], grad_ys: list, name: str,
+              gate_gradients: bool, method: AggregationMethod, stop_gradients: list[Tensor],
+              unconnected_gradients: str, indexed_slices: bool) -> list:
+    """Steps 1 to 3 of the module's docstring, under the scope `name`."""
+    with graph.name_scope(name):
         grad_ys = _default_grad_ys(graph, ys, list(grad_ys))
         to_nodes = [y.node for y in ys]
         from_nodes = [x.node for x in xs]

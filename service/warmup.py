@@ -2,7 +2,9 @@
 image runs it at build time) by running tiny first and second order gradients through the
 ops that use them: a fused elementwise chain, a convolution (its input's gradient), max
 pooling (2-D with disjoint and overlapping windows, 3-D) and gathers of values and of rows
-(segment sums), in float32 and float64, and the fused elementwise interpreter for both dtypes.
+(segment sums), in float32 and float64, and the fused elementwise interpreter for both dtypes;
+then builds them ahead of time next to that cache (core.kernels.aot), so that a worker's
+first gradient need not start Numba's JIT at all.
 
 Each worker runs the same warm-up when it starts (`WarmUp`, from the app's lifespan, unless
 GRADSERVE_WARM_UP=false), in a thread: /v1/health/live answers meanwhile and
@@ -17,7 +19,7 @@ import numpy as np
 
 import core
 from core import NodeDef
-from core.kernels import tape
+from core.kernels import aot, tape
 
 
 def _graph(dtype: str) -> list[NodeDef]:
@@ -99,3 +101,8 @@ class WarmUp:
 if __name__ == "__main__":
     warm_up()
     print("Numba kernels compiled and cached")
+    try:
+        print(f"kernels built ahead of time: {aot.build()}")
+    except Exception as error:  # no C compiler (a slim image): the workers keep to the JIT
+        print(f"kernels not built ahead of time ({type(error).__name__}: {error}); "
+              f"the jitted ones serve")

@@ -5,6 +5,8 @@ the input, as in TensorFlow's CPU kernels; windows are scanned in row-major orde
 import numba
 import numpy as np
 
+from core.kernels import aot
+
 
 @numba.njit(cache=True)
 def _span(o, stride, pad, k, size):
@@ -13,7 +15,7 @@ def _span(o, stride, pad, k, size):
 
 
 @numba.njit(cache=True)
-def max_pool_grad_argmax(x, dy, ksize, strides, pads):
+def _max_pool_grad_argmax(x, dy, ksize, strides, pads):
     """dx: each window's dy added at its argmax in x, found as TensorFlow's MaxPoolGrad
     finds it: the window's first position, then each later position strictly greater
     (branch-free, a select per channel). Overlapping windows add up."""
@@ -50,7 +52,7 @@ def max_pool_grad_argmax(x, dy, ksize, strides, pads):
 
 
 @numba.njit(cache=True)
-def max_pool_grad_every_tie(x, y, dy, ksize, strides, pads):
+def _max_pool_grad_every_tie(x, y, dy, ksize, strides, pads):
     """dx: each window's dy added at every position where x equals the window's y
     (TensorFlow's MaxPool3DGrad, y its orig_output). Overlapping windows add up."""
     batch, depth, height, width, channels = x.shape
@@ -76,7 +78,7 @@ def max_pool_grad_every_tie(x, y, dy, ksize, strides, pads):
 
 
 @numba.njit(cache=True)
-def max_pool_grad_grad(x, y, g, ksize, strides, pads):
+def _max_pool_grad_grad(x, y, g, ksize, strides, pads):
     """Shaped like y: g at the first position of each window where x equals y, 0 where
     none does (TensorFlow's MaxPoolGradGrad and MaxPool3DGradGrad)."""
     batch, depth, height, width, channels = x.shape
@@ -98,3 +100,13 @@ def max_pool_grad_grad(x, y, g, ksize, strides, pads):
                                         out[b, od, oh, ow, c] = g[b, d, h, w, c]
                                         found[c] = True
     return out
+
+
+_VOLUME = "{t}[:, :, :, :, ::1]"
+_WINDOW = "i8[::1], i8[::1], i8[::1]"
+max_pool_grad_argmax = aot.entry(_max_pool_grad_argmax,
+                                 f"{_VOLUME}({_VOLUME}, {_VOLUME}, {_WINDOW})")
+max_pool_grad_every_tie = aot.entry(_max_pool_grad_every_tie,
+                                    f"{_VOLUME}({_VOLUME}, {_VOLUME}, {_VOLUME}, {_WINDOW})")
+max_pool_grad_grad = aot.entry(_max_pool_grad_grad,
+                               f"{_VOLUME}({_VOLUME}, {_VOLUME}, {_VOLUME}, {_WINDOW})")

@@ -11,6 +11,8 @@ np.add.reduceat's 1.0 and np.add.at's 20."""
 import numba
 import numpy as np
 
+from core.kernels import aot
+
 SUM, PROD, MAX, MIN = range(4)
 
 
@@ -53,6 +55,9 @@ def _scatter_column(out, rows, values, op):
         out[last, 0] = value
 
 
+_ROWS = ("none({t}[:, ::1], i4[::1], {t}[:, ::1], i8)", "none({t}[:, ::1], i8[::1], {t}[:, ::1], i8)")
+scatter_rows = aot.entry(_scatter_rows, *_ROWS)
+scatter_column = aot.entry(_scatter_column, *_ROWS)
 _UFUNCS = {SUM: np.add, PROD: np.multiply, MAX: np.maximum, MIN: np.minimum}
 
 
@@ -64,4 +69,4 @@ def scatter(out: np.ndarray, rows: np.ndarray, values: np.ndarray, op: int) -> N
         keep = rows >= 0
         _UFUNCS[op].at(out, rows[keep], values[keep])
     else:
-        (_scatter_column if values.shape[1] == 1 else _scatter_rows)(out, rows, values, op)
+        (scatter_column if values.shape[1] == 1 else scatter_rows)(out, rows, values, op)

@@ -31,6 +31,7 @@ from numba import njit, types
 from numba.extending import intrinsic
 
 from core.errors import DeadlineExceeded, GraphError, ResourceLimitError
+from core.kernels import aot
 from core.kernels import fastmath as fm
 
 # Elements per tile: measured best from 512 to 2048 (a group's live rows, a few dozen,
@@ -459,6 +460,10 @@ def _depend_on(dispatcher, *modules) -> None:
 
 
 _depend_on(run_tape, fm)
+# One piece at a time: the built interpreter when there is one (core.kernels.aot). Pieces
+# on several threads at once call the dispatcher, which releases the GIL.
+_run_tape = aot.entry(run_tape, "i8(i4[:, ::1], i4[:, ::1], {t}[::1], i8[::1], i8[::1], i8, i8, "
+                                "i8, i8, b1)")
 
 
 # -- compiling a group -------------------------------------------------------------------
@@ -530,7 +535,7 @@ class Tape:
         n = self.size
         exact = n < APPROXIMATE_FROM
         if self._piece >= n:
-            run_tape(*args, 0, n, exact)
+            _run_tape(*args, 0, n, exact)
             return
         piece = self._piece
         starts = range(0, n, piece)
@@ -543,7 +548,7 @@ class Tape:
                                        f"{node.name!r} ({node.op})", node.name)
             batch = starts[first:first + threads]
             if len(batch) == 1:
-                run_tape(*args, batch[0], min(batch[0] + piece, n), exact)
+                _run_tape(*args, batch[0], min(batch[0] + piece, n), exact)
                 continue
             futures = [_pool().submit(run_tape, *args, s, min(s + piece, n), exact)
                        for s in batch]
@@ -791,9 +796,11 @@ def _pool() -> ThreadPoolExecutor:
 
 def warm_up() -> None:
     """Loads (or, the first time, compiles and caches) the interpreter for both dtypes, so
-    that the first evaluation does not wait for it: a server can call this at start-up."""
-    for dtype in DTYPES:
-        out = np.empty(1, dtype)
-        run_tape(np.array([[STORE, 0, 0, 0, 0]], np.int32), np.array([[0, 0]], np.int32),
-                 np.ones(1, dtype), np.empty(0, np.int64), np.array([out.ctypes.data]), 1, 1, 0, 1,
-                 False)
+    that the first evaluation does not wait for it: a server can call this at start-up.
+    The built one when there is one, and the jitted one too when pieces run on threads."""
+    for interpret in [_run_tape, run_tape] if THREADS > 1 else [_run_tape]:
+        for dtype in DTYPES:
+            out = np.empty(1, dtype)
+            interpret(np.array([[STORE, 0, 0, 0, 0]], np.int32), np.array([[0, 0]], np.int32),
+                      np.ones(1, dtype), np.empty(0, np.int64), np.array([out.ctypes.data]), 1,
+                      1, 0, 1, False)

@@ -5,11 +5,12 @@ passes over the input for a 3x3 filter; this reads the columns once, in order, a
 the input's gradient itself (contiguous), the padding never materialised."""
 
 import numba
-import numpy as np
+
+from core.kernels import aot
 
 
 @numba.njit(cache=True)
-def add_windows(columns, dx, strides, dilations, pads):
+def _add_windows(columns, dx, strides, dilations, pads):
     """dx[b, o * strides + k * dilations - pads, c] += columns[b, o, k, c], o and k over the
     three spatial axes, where that position is inside dx (the rest fell on padding):
     columns is (batch, *out, *ksize, channels), dx (batch, *spatial, channels), both
@@ -37,3 +38,8 @@ def add_windows(columns, dx, strides, dilations, pads):
                                 for c in range(channels):
                                     target[c] += source[c]
     return dx
+
+
+add_windows = aot.entry(
+    _add_windows,
+    "{t}[:, :, :, :, ::1]({t}[:, :, :, :, :, :, :, ::1], {t}[:, :, :, :, ::1], i8[::1], i8[::1], i8[::1])")

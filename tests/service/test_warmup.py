@@ -4,6 +4,7 @@ KERNELS, and in service/warmup.py's graph. Checked in a fresh process: in this o
 tests may have compiled the kernels already."""
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -18,16 +19,21 @@ import importlib, json
 from service import warmup
 warmup.warm_up()
 kernels = {m: importlib.import_module("core.kernels." + m) for m in %r}
-print(json.dumps({f"{m}.{name}": [[str(t.dtype) for t in signature[:2]]
-                                  for signature in getattr(kernels[m], name).signatures]
-                  for m, names in %r.items() for name in names}))
+dispatchers = {f"{m}.{name}": getattr(getattr(kernels[m], name), "dispatcher",
+                                      getattr(kernels[m], name))
+               for m, names in %r.items() for name in names}
+print(json.dumps({key: [[str(t.dtype) for t in signature[:2]]
+                        for signature in dispatcher.signatures]
+                  for key, dispatcher in dispatchers.items()}))
 """ % (list(KERNELS), KERNELS)
 
 
 @pytest.fixture(scope="module")
-def signatures() -> dict[str, list[list[str]]]:
+def signatures(tmp_path_factory) -> dict[str, list[list[str]]]:
+    # the jitted kernels: no module built ahead of time in an empty directory
+    environment = {**os.environ, "GRADSERVE_AOT_DIR": str(tmp_path_factory.mktemp("aot"))}
     done = subprocess.run([sys.executable, "-c", PROBE], cwd=ROOT, capture_output=True,
-                          text=True, check=True, timeout=600)
+                          text=True, check=True, timeout=600, env=environment)
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 

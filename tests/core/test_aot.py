@@ -2,6 +2,7 @@
 process that finds them never starts Numba's JIT. Each side runs in a fresh process, the
 jitted one with the built module out of its sight (an empty GRADSERVE_AOT_DIR)."""
 
+import importlib.util
 import json
 import os
 import shutil
@@ -63,6 +64,8 @@ def _probe(directory: Path, out: Path) -> tuple[list[np.ndarray], int]:
 def built(tmp_path_factory) -> Path:
     if not (shutil.which("cc") or shutil.which("gcc")):
         pytest.skip("no C compiler to link the module built ahead of time")
+    if not any(importlib.util.find_spec(name) for name in ("setuptools", "distutils")):
+        pytest.skip("numba.pycc compiles through distutils (setuptools from Python 3.12)")
     directory = tmp_path_factory.mktemp("aot")
     environment = {**os.environ, "GRADSERVE_AOT_DIR": str(directory)}
     subprocess.run([sys.executable, "-m", "core.kernels"], cwd=ROOT, env=environment,

@@ -300,8 +300,9 @@ class Graph:
                         control_inputs: tuple[Node, ...], attrs: dict, output_dtypes: tuple,
                         output_shapes: tuple, fold: bool) -> Node:
         """Appends a node whose name is marked used and whose outputs are known without its
-        shape rule (the sum of gradients alike, core.gradients._add_n); `fold` computes its
-        value as `_append` would."""
+        shape rule: inferred for inputs of the same dtypes, shapes and constant values (a
+        replayed record, core.replay), or a sum of gradients alike (core.gradients._add_n);
+        `fold` computes its value as `_append` would."""
         node = Node(self, name, opdef, inputs, control_inputs, attrs)
         node.output_dtypes, node.output_shapes = output_dtypes, output_shapes
         if fold:
@@ -310,31 +311,6 @@ class Graph:
         self.nodes.append(node)
         self._by_name[name] = node
         return node
-
-    def append_recorded(self, prefix: str, recorded: list[tuple], pool: list) -> None:
-        """Appends the nodes of a replayed record (core.replay.Record.nodes), each named
-        `prefix` + its recorded name, reading positions of `pool` and adding its outputs to
-        it. Their names are marked used and their outputs were inferred for inputs of the
-        same dtypes, shapes and constant values; `folded` computes a value as `_append` did
-        then. One loop for the record, because a backward build appends most of its nodes
-        this way."""
-        nodes, by_name = self.nodes, self._by_name
-        first = len(nodes)
-        for suffix, opdef, inputs, controls, attrs, dtypes, shapes, folded, view in recorded:
-            name = prefix + suffix
-            node = Node(self, name, opdef, list(map(pool.__getitem__, inputs)),
-                        tuple(nodes[first + i] for i in controls) if controls else (),
-                        attrs.copy())
-            node.output_dtypes, node.output_shapes, node.rule_view = dtypes, shapes, view
-            if folded:
-                _fold_constants(node)
-            node.index = len(nodes)
-            nodes.append(node)
-            by_name[name] = node
-            if len(dtypes) == 1:
-                pool.append(Tensor(node, 0))
-            else:
-                pool.extend(Tensor(node, i) for i in range(len(dtypes)))
 
     def constant(self, value, dtype=None, name: str = "Const") -> Tensor:
         array = np.asarray(value, dtype=None if dtype is None else dt.as_dtype(dtype))

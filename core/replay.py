@@ -136,8 +136,20 @@ class Record:
         """Appends the recorded nodes under `scope`, reading `given` (a list it extends
         into the pool); the rule's gradients."""
         graph.restore_name_use(scope.lower() + "/", self.names_in_use)
+        prefix = scope + "/"
         pool = given
-        graph.append_recorded(scope + "/", self.nodes, pool)
+        made: list[Node] = []
+        append = graph.append_inferred
+        for suffix, opdef, inputs, controls, attrs, dtypes, shapes, folded, view in self.nodes:
+            node = append(prefix + suffix, opdef, list(map(pool.__getitem__, inputs)),
+                          tuple(made[i] for i in controls) if controls else (), attrs.copy(),
+                          dtypes, shapes, folded)
+            node.rule_view = view
+            made.append(node)
+            if len(dtypes) == 1:
+                pool.append(Tensor(node, 0))
+            else:
+                pool.extend(Tensor(node, i) for i in range(len(dtypes)))
         pool.append(None)   # position -1: a gradient the rule gave as None
         return list(map(pool.__getitem__, self.results))
 

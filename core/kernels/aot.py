@@ -55,6 +55,8 @@ class Entry:
         built = self._built
         if built is None:
             built = self._built = _built_functions(self)
+        if not built:  # nothing built for this machine: no need to look at the arguments
+            return self.dispatcher(*args)
         return built.get(tuple(map(_kind, args)), self.dispatcher)(*args)
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from benchmarks import cli, report, runner
+from benchmarks import cli, report
 from benchmarks.report import headline, merge_rounds
 
 ROOT = Path(__file__).resolve().parents[2]

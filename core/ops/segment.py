@@ -27,7 +27,11 @@ def _empty_value(op: int, dtype):
 def _reduce(data, ids, num: int, op: int):
     """out[i] = op over the rows data[j...] with ids[j...] = i; ids a prefix of data's shape."""
     inner = data.shape[ids.ndim:]
-    out = np.full((num,) + inner, _empty_value(op, data.dtype), data.dtype)
+    empty = _empty_value(op, data.dtype)
+    # zeros come from calloc, whose memory fresh from the system is not written until the
+    # scatter touches it: a sparse gradient's first dense result faults in its rows only
+    out = (np.zeros((num,) + inner, data.dtype) if empty == 0
+           else np.full((num,) + inner, empty, data.dtype))
     size = int(np.prod(inner))
     scatter(out.reshape(num, size), ids.reshape(-1), data.reshape(ids.size, size), op)
     return out

@@ -6,6 +6,9 @@ baseline; on Linux the peak then restarts from the resident size, and the row's 
 how far above that it went), the cold path to the first gradients timed, those gradients written to
 --grads-out (the parent checks them against the reference, so that the check's memory is
 not this process's), then warm-up, timed evaluations and timed backward constructions.
+The Δ RSS is taken before the timed constructions, which a workload that evaluates would
+otherwise pay for in memory too (each leaves a graph for the collector): PyTorch's and
+JAX's rows time none.
 The result is JSON in --result; the parent reads the process's peak RSS when it ends.
 """
 
@@ -111,8 +114,8 @@ def run(args) -> dict:
     resident = status_mb("VmRSS")
     measured = resident is not None and reset_peak_rss()
 
-    http = args.framework == "gradserve-http"
-    if workload.evaluates or http:
+    evaluates = workload.evaluates or args.framework == "gradserve-http"
+    if evaluates:
         first, gradients = adapter.first()
         result["first_ms"] = first * 1e3
         if gradients is not None and args.grads_out:
@@ -125,13 +128,15 @@ def run(args) -> dict:
             gc.collect()
             times = timed(adapter.step, args.repeat, args.budget)
             result["eval_ms"] = [t * 1e3 for t in times]
+        if measured:  # the computation's own: not the timed builds' graphs after it
+            result["delta_rss_mb"] = status_mb("VmHWM") - resident
     if args.repeat > 0:
         count = args.repeat if not workload.evaluates else min(args.repeat, args.builds)
         builds = timed(adapter.build, count, args.budget, returns_seconds=True)
         if builds:
             result["build_ms"] = [t * 1e3 for t in builds]
     result["details"] = adapter.details()
-    if measured:
+    if measured and not evaluates:  # build_large: the builds are the computation
         result["delta_rss_mb"] = status_mb("VmHWM") - resident
     return result
 

@@ -1,6 +1,6 @@
 """The report's pooling of rounds (--rounds): timings pooled, once-per-process figures
-taken as medians, a failed round failing the row; the runner's Δ RSS; a reference that
-fails in a later round."""
+taken as medians, a failed round failing the row; the runner's Δ RSS (what it counts, and
+what not); a reference that fails in a later round."""
 
 import json
 import subprocess
@@ -66,6 +66,47 @@ def test_delta_rss_is_the_computations_own_after_larger_temporaries():
     assert report._delta_rss({"delta_rss_mb": 32.4, "peak_rss_mb": 500,
                               "baseline_rss_mb": 400}) == "32"
     assert report._delta_rss({"peak_rss_mb": 500, "baseline_rss_mb": 400}) == "100"
+
+
+BUILDS_PROBE = """
+import argparse
+import numpy as np
+from benchmarks import frameworks, runner
+
+class Adapter:  # its gradient computation takes 16 MB; each timed build leaves 64 MB
+    def __init__(self, workload):
+        self.kept = []
+    def first(self):
+        self.kept.append(np.ones(2 << 20))
+        return 0.001, None
+    def step(self):
+        return None
+    def build(self):
+        self.kept.append(np.ones(8 << 20))
+        return 0.001
+    def details(self):
+        return {}
+
+frameworks.adapter = lambda name, workload, **options: Adapter(workload)
+for workload in ("mlp", "build_large"):
+    args = argparse.Namespace(workload=workload, framework="pytorch", url=None,
+                              encoding="b64", small=True, repeat=2, warmup=1, builds=2,
+                              budget=10.0, grads_out=None)
+    print(runner.run(args).get("delta_rss_mb", "unsupported"))
+"""
+
+
+def test_delta_rss_leaves_out_the_timed_builds_of_a_workload_that_evaluates():
+    """Δ RSS is the first gradient's and the evaluations' memory: the timed backward
+    constructions after them (whose graphs wait for the collector) are not counted, as
+    PyTorch and JAX time none. build_large, which only builds, counts its builds."""
+    done = subprocess.run([sys.executable, "-c", BUILDS_PROBE], cwd=ROOT, check=True,
+                          capture_output=True, text=True, timeout=120)
+    evaluating, building = done.stdout.strip().splitlines()[-2:]
+    if evaluating == "unsupported":
+        pytest.skip("needs Linux's /proc/self/status and clear_refs")
+    assert 14 <= float(evaluating) <= 40, evaluating
+    assert float(building) >= 120, building
 
 
 def test_a_reference_that_fails_in_a_later_round_keeps_its_first_gradients(monkeypatch):

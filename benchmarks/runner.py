@@ -88,6 +88,9 @@ def timed(fn, repeat: int, budget: float, returns_seconds=False) -> list[float]:
                 return []
             elapsed = value
         times.append(elapsed)
+        # dropped before the next call: held through it, one call's results would count
+        # in the next one's memory (Δ RSS)
+        value = None
     return times
 
 

@@ -5,12 +5,13 @@ what not); a reference that fails in a later round."""
 import json
 import subprocess
 import sys
+import weakref
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from benchmarks import cli, report
+from benchmarks import cli, report, runner
 from benchmarks.report import headline, merge_rounds
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -107,6 +108,25 @@ def test_delta_rss_leaves_out_the_timed_builds_of_a_workload_that_evaluates():
         pytest.skip("needs Linux's /proc/self/status and clear_refs")
     assert 14 <= float(evaluating) <= 40, evaluating
     assert float(building) >= 120, building
+
+
+def test_timed_calls_do_not_hold_the_last_result_through_the_next():
+    """Each timed evaluation's result is dropped before the next call, so Δ RSS is one
+    evaluation's memory, not two (payload's 64 MB gradient counted twice before)."""
+    class Result:
+        pass
+
+    alive = []
+
+    def step():
+        alive.append(sum(ref() is not None for ref in refs))
+        result = Result()
+        refs.append(weakref.ref(result))
+        return result
+
+    refs: list = []
+    runner.timed(step, 4, budget=10.0)
+    assert alive == [0, 0, 0, 0]
 
 
 def test_a_reference_that_fails_in_a_later_round_keeps_its_first_gradients(monkeypatch):

@@ -7,8 +7,8 @@ how far above that it went), the cold path to the first gradients timed, those g
 --grads-out (the parent checks them against the reference, so that the check's memory is
 not this process's), then warm-up, timed evaluations and timed backward constructions.
 The Δ RSS is taken before the timed constructions, which a workload that evaluates would
-otherwise pay for in memory too (each leaves a graph for the collector): PyTorch's and
-JAX's rows time none.
+otherwise pay for in memory too (each leaves a graph for the collector), and which
+PyTorch's rows do not have.
 The result is JSON in --result; the parent reads the process's peak RSS when it ends.
 """
 

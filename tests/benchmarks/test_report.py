@@ -100,7 +100,7 @@ for workload in ("mlp", "build_large"):
 def test_delta_rss_leaves_out_the_timed_builds_of_a_workload_that_evaluates():
     """Δ RSS is the first gradient's and the evaluations' memory: the timed backward
     constructions after them (whose graphs wait for the collector) are not counted, as
-    PyTorch and JAX time none. build_large, which only builds, counts its builds."""
+    PyTorch's rows have none. build_large, which only builds, counts its builds."""
     done = subprocess.run([sys.executable, "-c", BUILDS_PROBE], cwd=ROOT, check=True,
                           capture_output=True, text=True, timeout=120)
     evaluating, building = done.stdout.strip().splitlines()[-2:]

@@ -64,14 +64,13 @@ class Entry:
 _ENTRIES: list[Entry] = []
 
 
-def entry(dispatcher, *templates: str, dtypes=("f4", "f8")) -> Entry:
+def entry(dispatcher, *templates: str) -> Entry:
     """The entry point of a jitted kernel, built for each signature template (`{t}` stands
-    for each of `dtypes`)."""
-    signatures = [template.format(t=t) for template in templates for t in dtypes]
+    for float32 and for float64)."""
+    signatures = [template.format(t=t) for template in templates for t in ("f4", "f8")]
     kernel = Entry(dispatcher, list(dict.fromkeys(signatures)))
     _ENTRIES.append(kernel)
     return kernel
-
 
 
 def _kind(value) -> tuple | type:
@@ -185,9 +184,8 @@ def build(directory: Path | None = None) -> Path:
     compiler.verbose = False
     for kernel in _ENTRIES:
         for i, signature in enumerate(kernel.built_signatures):
-            arity = len(numba.core.sigutils.normalize_signature(signature)[0])
             compiler.export(f"{kernel.name}__{i}", signature)(
-                _calling(kernel.dispatcher, arity))
+                _calling(kernel.dispatcher, len(_signature_kinds(signature))))
     compiler.compile()
     return directory / compiler.output_file
 

@@ -51,15 +51,20 @@ else:
 """
 
 
+def _printed(probe: str, lines: int) -> list[str]:
+    """The last `lines` lines a probe prints, run in a fresh process."""
+    done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, check=True,
+                          capture_output=True, text=True, timeout=120)
+    return done.stdout.strip().splitlines()[-lines:]
+
+
 def test_delta_rss_is_the_computations_own_after_larger_temporaries():
     """The runner's Δ RSS counts from the resident size once the inputs are made, not from
     their peak: memory held by 128 MB of temporaries freed before does not hide a 32 MB
     computation, and is not counted in it either. In a fresh process: in this one, memory
     that earlier tests freed may be kept for reuse (core.executor keeps freed blocks), and
     the 32 MB would need no new pages."""
-    done = subprocess.run([sys.executable, "-c", DELTA_RSS_PROBE], cwd=ROOT, check=True,
-                          capture_output=True, text=True, timeout=120)
-    printed = done.stdout.strip().splitlines()[-1]
+    [printed] = _printed(DELTA_RSS_PROBE, 1)
     if printed == "unsupported":
         pytest.skip("needs Linux's /proc/self/status and clear_refs")
     delta = float(printed)
@@ -101,9 +106,7 @@ def test_delta_rss_leaves_out_the_timed_builds_of_a_workload_that_evaluates():
     """Δ RSS is the first gradient's and the evaluations' memory: the timed backward
     constructions after them (whose graphs wait for the collector) are not counted, as
     PyTorch's rows have none. build_large, which only builds, counts its builds."""
-    done = subprocess.run([sys.executable, "-c", BUILDS_PROBE], cwd=ROOT, check=True,
-                          capture_output=True, text=True, timeout=120)
-    evaluating, building = done.stdout.strip().splitlines()[-2:]
+    evaluating, building = _printed(BUILDS_PROBE, 2)
     if evaluating == "unsupported":
         pytest.skip("needs Linux's /proc/self/status and clear_refs")
     assert 14 <= float(evaluating) <= 40, evaluating
